@@ -1,0 +1,3 @@
+import { expect, test } from '@jest/globals';
+import { a } from '../../../.cache/jt/m.js';
+test('json', () => { expect(a).toBe(1); });
