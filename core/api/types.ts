@@ -91,6 +91,8 @@ export interface ModelRouteStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   tableVersion?: string;
+  /** Kind of the published table's strategy (complexity, weighted, cheapest, fixed), for `kubectl get`. */
+  strategy?: TableStrategy['kind'];
   backends?: number;
   lastPublishTime?: string;
   message?: string;
@@ -99,7 +101,14 @@ export interface ModelRouteStatus {
 export interface ModelRoute {
   apiVersion: `${typeof API_GROUP}/${typeof API_VERSION}`;
   kind: typeof KIND;
-  metadata: { name: string; namespace?: string; generation?: number; uid?: string; resourceVersion?: string; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    uid?: string;
+    resourceVersion?: string;
+    [k: string]: unknown;
+  };
   spec: ModelRouteSpec;
   status?: ModelRouteStatus;
 }

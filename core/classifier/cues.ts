@@ -1,0 +1,58 @@
+/**
+ * Word cues that mark what kind of work a prompt asks for. They are topic-free on purpose: the training
+ * data covers a few MMLU subjects and grade-school math, and the router must generalise to other subjects
+ * and to open-ended chat, so cues describe the task (reason, compute, code, obey constraints, create),
+ * not the subject.
+ */
+import { phraseHash } from './hash.js';
+
+export const CUE_CLASSES = ['reasoning', 'compute', 'code', 'constraint', 'creative', 'math_term'] as const;
+export type CueClass = (typeof CUE_CLASSES)[number];
+
+const LEXICON: Record<CueClass, string[]> = {
+  reasoning: [
+    'why', 'explain', 'prove', 'proof', 'derive', 'justify', 'analyze', 'analyse', 'reason', 'reasoning',
+    'therefore', 'implies', 'deduce', 'infer', 'evaluate', 'compare', 'contrast', 'critique', 'assume',
+    'suppose', 'hypothesis', 'consequently', 'step by', 'think step', 'which of', 'most likely', 'least likely',
+    'best explains', 'except', 'not true', 'all of',
+  ],
+  compute: [
+    'calculate', 'compute', 'how many', 'how much', 'total', 'solve', 'find the', 'what is', 'estimate',
+    'determine', 'percent', 'percentage', 'average', 'per', 'each', 'remaining', 'left', 'twice', 'half',
+    'times', 'more than', 'less than', 'cost', 'costs', 'profit', 'rate', 'minutes', 'hours',
+  ],
+  code: [
+    'function', 'def', 'return', 'class', 'import', 'const', 'var', 'let', 'int', 'void', 'public', 'static',
+    'printf', 'print', 'include', 'while', 'for loop', 'algorithm', 'code', 'program', 'python', 'javascript',
+    'java', 'sql', 'query', 'array', 'string', 'compile', 'bug', 'debug', 'implement', 'regex', 'api',
+    'recursion', 'complexity', 'runtime', 'null', 'boolean',
+  ],
+  constraint: [
+    'must', 'exactly', 'at least', 'at most', 'only', 'without', 'ensure', 'format', 'limit', 'should',
+    'do not', "don't", 'never', 'always', 'include', 'words', 'sentences', 'json', 'table', 'list',
+    'bullet', 'concise', 'rewrite', 'each',
+  ],
+  creative: [
+    'write', 'story', 'poem', 'essay', 'imagine', 'pretend', 'roleplay', 'role', 'character', 'email',
+    'blog', 'post', 'letter', 'speech', 'song', 'creative', 'fun', 'joke', 'describe', 'persuasive',
+    'tweet', 'slogan', 'brainstorm', 'ideas',
+  ],
+  math_term: [
+    'equation', 'integral', 'derivative', 'matrix', 'vector', 'probability', 'theorem', 'prime', 'polynomial',
+    'function of', 'sum', 'product', 'ratio', 'fraction', 'square', 'root', 'sqrt', 'log', 'limit of',
+    'variance', 'mean', 'median', 'expected', 'modulo', 'divisible', 'integer', 'real numbers', 'inequality',
+    'geometry', 'triangle', 'circle', 'area', 'volume', 'velocity', 'acceleration', 'energy', 'mass',
+  ],
+};
+
+/** Word or bigram hash -> bitmask of cue classes (bit i = CUE_CLASSES[i]). */
+export const CUE_TABLE: ReadonlyMap<number, number> = (() => {
+  const table = new Map<number, number>();
+  CUE_CLASSES.forEach((cls, bit) => {
+    for (const phrase of LEXICON[cls]) {
+      const h = phraseHash(phrase);
+      table.set(h, (table.get(h) ?? 0) | (1 << bit));
+    }
+  });
+  return table;
+})();

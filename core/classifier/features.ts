@@ -1,0 +1,287 @@
+/**
+ * Feature extraction for the complexity classifier: one pass over a bounded view of the conversation
+ * (core/classifier/text.ts) that yields named dense features and hashed word uni- and bigrams.
+ *
+ * Token length is an estimate, not exact o200k BPE: exact counting with gpt-tokenizer costs 25-120 us for
+ * just 256 chars (cold merge cache), more than the whole 50 us budget. See TOKEN_COEF.
+ */
+import { CUE_CLASSES, CUE_TABLE } from './cues.js';
+import { FNV_OFFSET, fnvStep, pairHash } from './hash.js';
+import { type ChatMessage, type ConversationView, viewConversation } from './text.js';
+
+/** Earlier turns still tell what the conversation is about, but less than the turn being answered. */
+export const CONTEXT_WEIGHT = 0.5;
+const MAX_GRAMS = 8192;
+
+/**
+ * Named dense features. Deliberately absent: answer-format signals (multiple-choice options, line counts).
+ * In the dev data they only tell MMLU from GSM8K, so a model learns "no options = math word problem =
+ * needs the strong model" and then sends every chat prompt to the strong model.
+ */
+const BASE_NAMES = [
+  'tokens',
+  'context_tokens',
+  'turns',
+  'digit_share',
+  'numbers',
+  'math_symbols',
+  'latex',
+  'code_symbols',
+  'code_fence',
+  'list_items',
+  'questions',
+  'sentences',
+  'avg_word_len',
+  'long_word_share',
+  'upper_share',
+  'non_ascii_share',
+] as const;
+export type DenseName = (typeof BASE_NAMES)[number] | `cue_${(typeof CUE_CLASSES)[number]}`;
+export const DENSE_NAMES: readonly DenseName[] = [...BASE_NAMES, ...CUE_CLASSES.map((c) => `cue_${c}` as const)];
+const D = Object.fromEntries(DENSE_NAMES.map((n, i) => [n, i])) as Record<DenseName, number>;
+const CUE_BASE = D.cue_reasoning;
+
+/**
+ * Extracted features. `grams` and `gramWeight` are views into buffers reused by the next call: copy them
+ * if they must outlive it (the trainer does).
+ */
+export interface Features {
+  /** Raw values, indexed like DENSE_NAMES (the model standardises them). */
+  dense: Float64Array;
+  /** 32-bit hashes of word unigrams and bigrams, in text order. */
+  grams: Uint32Array;
+  /** 1 for grams of the last user turn, CONTEXT_WEIGHT for earlier context. */
+  gramWeight: Float32Array;
+  /** Where each gram is: its text is `gramText(features, i)`. */
+  gramStart: Int32Array;
+  gramEnd: Int32Array;
+  gramInQuery: Uint8Array;
+  view: ConversationView;
+}
+
+const gramBuf = new Uint32Array(MAX_GRAMS);
+const weightBuf = new Float32Array(MAX_GRAMS);
+const startBuf = new Int32Array(MAX_GRAMS);
+const endBuf = new Int32Array(MAX_GRAMS);
+const inQueryBuf = new Uint8Array(MAX_GRAMS);
+
+interface Counts {
+  chars: number;
+  digits: number;
+  numbers: number;
+  math: number;
+  latex: number;
+  code: number;
+  backticks: number;
+  listItems: number;
+  questions: number;
+  sentences: number;
+  words: number;
+  wordChars: number;
+  longWords: number;
+  letters: number;
+  upper: number;
+  nonAscii: number;
+  punct: number;
+  newlines: number;
+  cues: number[];
+  grams: number;
+}
+
+function isMathSymbol(c: number): boolean {
+  return (
+    c === 43 || c === 45 || c === 42 || c === 47 || c === 61 || c === 94 || c === 60 || c === 62 || c === 37 ||
+    c === 215 || c === 247 || c === 177 || c === 960 || (c >= 0x2200 && c <= 0x22ff)
+  );
+}
+
+function isCodeSymbol(c: number): boolean {
+  // { } [ ] ; | & _ #
+  return c === 123 || c === 125 || c === 91 || c === 93 || c === 59 || c === 124 || c === 38 || c === 95 || c === 35;
+}
+
+/** Accumulates one text's counts and grams, each weighted (1 for the query, CONTEXT_WEIGHT for context). */
+function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
+  let h = FNV_OFFSET;
+  let wordStart = -1;
+  let wordLen = 0;
+  let prevDigit = false;
+  let hasLetter = false;
+  let prevWord = 0;
+  let prevWordStart = -1;
+  let lineStart = true;
+  const len = text.length;
+  const endWord = (end: number): void => {
+    if (hasLetter) {
+      n.words += weight;
+      n.wordChars += wordLen * weight;
+      if (wordLen >= 9) n.longWords += weight;
+    } else n.numbers += weight;
+    const cue = CUE_TABLE.get(h);
+    const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
+    const pairCue = prevWordStart >= 0 ? CUE_TABLE.get(pair) : undefined;
+    const bits = (cue ?? 0) | (pairCue ?? 0);
+    if (bits !== 0) {
+      for (let b = 0; b < CUE_CLASSES.length; b++) if (bits & (1 << b)) n.cues[b] = (n.cues[b] ?? 0) + weight;
+    }
+    if (n.grams < MAX_GRAMS) push(h, wordStart, end, weight, inQuery, n);
+    if (prevWordStart >= 0 && n.grams < MAX_GRAMS) push(pair, prevWordStart, end, weight, inQuery, n);
+    prevWord = h;
+    prevWordStart = wordStart;
+    wordStart = -1;
+  };
+  for (let i = 0; i < len; i++) {
+    let c = text.charCodeAt(i);
+    const upper = c >= 65 && c <= 90;
+    const lower = c >= 97 && c <= 122;
+    const digit = c >= 48 && c <= 57;
+    const wide = c >= 0xc0 && !(c >= 0x2000 && c <= 0x2bff);
+    if (upper || lower || digit || wide || (c === 39 && wordStart >= 0)) {
+      if (wordStart < 0) {
+        wordStart = i;
+        wordLen = 0;
+        h = FNV_OFFSET;
+        hasLetter = false;
+        prevDigit = false;
+      }
+      if (digit) {
+        n.digits += weight;
+        if (!prevDigit) h = fnvStep(h, 48);
+        prevDigit = true;
+      } else {
+        if (upper) {
+          n.upper += weight;
+          c += 32;
+        }
+        if (wide) n.nonAscii += weight;
+        else n.letters += weight;
+        hasLetter = true;
+        prevDigit = false;
+        h = fnvStep(h, c);
+      }
+      wordLen++;
+      if (lineStart) {
+        lineStart = false;
+        const next = text.charCodeAt(i + 1);
+        if (digit && (next === 46 || next === 41)) n.listItems += weight;
+      }
+      continue;
+    }
+    if (wordStart >= 0) endWord(i);
+    if (c === 10) {
+      n.newlines += weight;
+      lineStart = true;
+      prevWordStart = -1;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13) continue;
+    n.punct += weight;
+    if (lineStart) {
+      lineStart = false;
+      // A bullet is structure, not a minus sign or a product.
+      if ((c === 45 || c === 42 || c === 0x2022) && text.charCodeAt(i + 1) === 32) {
+        n.listItems += weight;
+        continue;
+      }
+    }
+    if (c === 63) n.questions += weight;
+    if ((c === 46 || c === 33 || c === 63) && text.charCodeAt(i + 1) === 32) n.sentences += weight;
+    if (c === 36 || c === 92) n.latex += weight;
+    else if (c === 96) n.backticks += weight;
+    else if (isMathSymbol(c)) n.math += weight;
+    else if (isCodeSymbol(c)) n.code += weight;
+    if (c === 46 || c === 33 || c === 63 || c === 44 || c === 58 || c === 59) prevWordStart = -1;
+  }
+  if (wordStart >= 0) endWord(len);
+  n.chars += len * weight;
+}
+
+function emptyCounts(): Counts {
+  return {
+    chars: 0, digits: 0, numbers: 0, math: 0, latex: 0, code: 0, backticks: 0, listItems: 0, questions: 0,
+    sentences: 0, words: 0, wordChars: 0, longWords: 0, letters: 0, upper: 0, nonAscii: 0, punct: 0,
+    newlines: 0, cues: new Array<number>(CUE_CLASSES.length).fill(0), grams: 0,
+  };
+}
+
+function push(hash: number, start: number, end: number, weight: number, inQuery: boolean, n: Counts): void {
+  const k = n.grams++;
+  gramBuf[k] = hash;
+  weightBuf[k] = weight;
+  startBuf[k] = start;
+  endBuf[k] = end;
+  inQueryBuf[k] = inQuery ? 1 : 0;
+}
+
+/**
+ * o200k token count estimated from the scan's counts. Exact BPE costs ~0.1 us per token (more on a cold
+ * merge cache), so it is not affordable per request; this linear model was fitted by least squares to exact
+ * o200k counts of the router-eval dev prompts, and `npm run train:router` prints its error on them. The
+ * scanned slice is extrapolated to the full length of the turn.
+ */
+export const TOKEN_COEF = { words: 1.076, digits: 0.755, punct: 0.79, nonAscii: 1.423, newlines: 0.937 };
+
+function estimateTokens(q: Counts, scanned: number, fullChars: number): number {
+  const t =
+    TOKEN_COEF.words * q.words +
+    TOKEN_COEF.digits * q.digits +
+    TOKEN_COEF.punct * q.punct +
+    TOKEN_COEF.nonAscii * q.nonAscii +
+    TOKEN_COEF.newlines * q.newlines;
+  return scanned > 0 ? (t * fullChars) / scanned : 0;
+}
+
+/** The counts the token estimate uses, for one text (the trainer checks TOKEN_COEF against exact o200k). */
+export function tokenCounts(text: string): Record<keyof typeof TOKEN_COEF, number> {
+  const n = emptyCounts();
+  scan(text, 1, true, n);
+  return { words: n.words, digits: n.digits, punct: n.punct, nonAscii: n.nonAscii, newlines: n.newlines };
+}
+
+export function extractFeatures(messages: readonly ChatMessage[]): Features {
+  const view = viewConversation(messages);
+  const n = emptyCounts();
+  scan(view.query, 1, true, n);
+  const queryTokens = estimateTokens(n, view.query.length, view.queryChars);
+  if (view.context.length > 0) scan(view.context, CONTEXT_WEIGHT, false, n);
+
+  const d = new Float64Array(DENSE_NAMES.length);
+  const chars = Math.max(1, n.chars);
+  d[D.tokens] = Math.log1p(queryTokens);
+  // Context is not tokenized: it is only a length signal, and ~4 chars per token is close for prose.
+  d[D.context_tokens] = Math.log1p(view.contextChars / 4);
+  d[D.turns] = Math.log(view.userTurns);
+  d[D.digit_share] = n.digits / chars;
+  d[D.numbers] = Math.log1p(n.numbers);
+  d[D.math_symbols] = Math.log1p(n.math);
+  d[D.latex] = Math.log1p(n.latex);
+  d[D.code_symbols] = Math.log1p(n.code);
+  d[D.code_fence] = n.backticks >= 3 ? 1 : 0;
+  d[D.list_items] = Math.log1p(n.listItems);
+  d[D.questions] = Math.log1p(n.questions);
+  d[D.sentences] = Math.log1p(n.sentences);
+  d[D.avg_word_len] = n.words > 0 ? n.wordChars / n.words : 0;
+  d[D.long_word_share] = n.words > 0 ? n.longWords / n.words : 0;
+  d[D.upper_share] = n.letters > 0 ? n.upper / n.letters : 0;
+  d[D.non_ascii_share] = n.nonAscii / chars;
+  for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(n.cues[b] ?? 0);
+
+  return {
+    dense: d,
+    grams: gramBuf.subarray(0, n.grams),
+    gramWeight: weightBuf.subarray(0, n.grams),
+    gramStart: startBuf.subarray(0, n.grams),
+    gramEnd: endBuf.subarray(0, n.grams),
+    gramInQuery: inQueryBuf.subarray(0, n.grams),
+    view,
+  };
+}
+
+/** The words behind gram i, for explanations (allocates: call only for the few top features). */
+export function gramText(f: Features, i: number): string {
+  const src = f.gramInQuery[i] === 1 ? f.view.query : f.view.context;
+  return src
+    .slice(f.gramStart[i] ?? 0, f.gramEnd[i] ?? 0)
+    .toLowerCase()
+    .replace(/\s+/g, ' ');
+}

@@ -1,0 +1,139 @@
+/**
+ * The complexity model: logistic regression over standardised dense features plus hashed word uni- and
+ * bigrams. Its output is the probability that a prompt needs the strong model (label: see
+ * scripts/train-router.ts), and its explanation is the per-feature contribution to the logit.
+ */
+import { DENSE_NAMES, type Features, extractFeatures, gramText } from './features.js';
+import type { ChatMessage } from './text.js';
+
+/** What scripts/train-router.ts writes to core/classifier/weights.json. */
+export interface ModelWeights {
+  version: 1;
+  /** Hash buckets for grams (power of two). */
+  buckets: number;
+  bias: number;
+  /** The score is sigmoid((logit - center) / spread): 0.5 at the median training prompt, ~0.1/0.9 at its deciles. */
+  center: number;
+  spread: number;
+  /** Raw values are clamped to [lo, hi] (the training 1st..99th percentiles), then standardised. */
+  dense: { names: string[]; lo: number[]; hi: number[]; mean: number[]; std: number[]; weight: number[] };
+  /** Sparse gram weights: bucket index and weight, non-zero buckets only. */
+  grams: { index: number[]; weight: number[] };
+  /** Quantiles 0, 1/100, ..., 1 of the training scores: the calibrator's starting point. */
+  prior: number[];
+  meta: Record<string, unknown>;
+}
+
+export interface Contribution {
+  feature: string;
+  /** Contribution to the logit (positive pushes towards the strong model). */
+  weight: number;
+}
+
+export interface ScoreResult {
+  score: number;
+  top: Contribution[];
+}
+
+export interface Classifier {
+  score(messages: readonly ChatMessage[]): ScoreResult;
+  /** Probability and logit parts, for tools that show everything (modelroute explain). */
+  detail(messages: readonly ChatMessage[]): ScoreResult & { logit: number; dense: Contribution[]; features: Features };
+  readonly weights: ModelWeights;
+}
+
+const TOP_K = 5;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifier {
+  const names = weights.dense.names;
+  if (names.length !== DENSE_NAMES.length || names.some((n, i) => n !== DENSE_NAMES[i])) {
+    throw new Error('classifier weights were trained on other dense features: retrain (npm run train:router)');
+  }
+  const mask = weights.buckets - 1;
+  const gramW = new Float32Array(weights.buckets);
+  // Folding the re-centring into the weights keeps contributions in the units of the final logit.
+  const inv = 1 / weights.spread;
+  const bias = (weights.bias - weights.center) * inv;
+  const dw = Float64Array.from(weights.dense.weight, (w) => w * inv);
+  weights.grams.index.forEach((b, i) => (gramW[b] = (weights.grams.weight[i] ?? 0) * inv));
+  const lo = Float64Array.from(weights.dense.lo);
+  const hi = Float64Array.from(weights.dense.hi);
+  const mean = Float64Array.from(weights.dense.mean);
+  const invStd = Float64Array.from(weights.dense.std, (s) => (s > 0 ? 1 / s : 0));
+
+  // Scratch reused by every call (scoring is synchronous): per-bucket sums merge repeats of a gram.
+  const denseC = new Float64Array(dw.length);
+  const bucketSum = new Float64Array(weights.buckets);
+  const bucketFirst = new Int32Array(weights.buckets);
+  const touched = new Int32Array(1 << 14);
+  const topAt = new Int32Array(topK);
+  const topMag = new Float64Array(topK);
+
+  function evaluate(f: Features): { score: number; logit: number; top: Contribution[] } {
+    let logit = bias;
+    for (let i = 0; i < dw.length; i++) {
+      const x = Math.min(hi[i] ?? 0, Math.max(lo[i] ?? 0, f.dense[i] ?? 0));
+      const c = (dw[i] ?? 0) * (x - (mean[i] ?? 0)) * (invStd[i] ?? 0);
+      denseC[i] = c;
+      logit += c;
+    }
+    let total = 0;
+    for (let i = 0; i < f.gramWeight.length; i++) total += f.gramWeight[i] ?? 0;
+    const norm = total > 0 ? 1 / Math.sqrt(total) : 0;
+    let nTouched = 0;
+    for (let i = 0; i < f.grams.length; i++) {
+      const h = (f.grams[i] ?? 0) & mask;
+      const w = gramW[h] ?? 0;
+      if (w === 0) continue;
+      const c = w * (f.gramWeight[i] ?? 0) * norm;
+      logit += c;
+      if (bucketSum[h] === 0 && nTouched < touched.length) {
+        touched[nTouched++] = h;
+        bucketFirst[h] = i;
+      }
+      bucketSum[h] = (bucketSum[h] ?? 0) + c;
+    }
+
+    // Top-k by magnitude over dense features (index i) and gram buckets (index dense + j).
+    let kept = 0;
+    const consider = (at: number, mag: number): void => {
+      if (kept === topK && mag <= (topMag[topK - 1] ?? 0)) return;
+      let j = kept < topK ? kept++ : topK - 1;
+      while (j > 0 && (topMag[j - 1] ?? 0) < mag) {
+        topMag[j] = topMag[j - 1] ?? 0;
+        topAt[j] = topAt[j - 1] ?? 0;
+        j--;
+      }
+      topMag[j] = mag;
+      topAt[j] = at;
+    };
+    for (let i = 0; i < dw.length; i++) consider(i, Math.abs(denseC[i] ?? 0));
+    for (let j = 0; j < nTouched; j++) consider(dw.length + j, Math.abs(bucketSum[touched[j] ?? 0] ?? 0));
+    const top: Contribution[] = [];
+    for (let k = 0; k < kept; k++) {
+      const at = topAt[k] ?? 0;
+      if (at < dw.length) top.push({ feature: names[at] ?? '', weight: round3(denseC[at] ?? 0) });
+      else {
+        const h = touched[at - dw.length] ?? 0;
+        top.push({ feature: `"${gramText(f, bucketFirst[h] ?? 0)}"`, weight: round3(bucketSum[h] ?? 0) });
+      }
+    }
+    for (let j = 0; j < nTouched; j++) bucketSum[touched[j] ?? 0] = 0;
+    return { score: 1 / (1 + Math.exp(-logit)), logit, top };
+  }
+
+  return {
+    weights,
+    score(messages) {
+      const { score, top } = evaluate(extractFeatures(messages));
+      return { score, top };
+    },
+    detail(messages) {
+      const features = extractFeatures(messages);
+      const r = evaluate(features);
+      const dense = Array.from(denseC, (c, i) => ({ feature: names[i] ?? '', weight: c }));
+      return { ...r, dense, features };
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * `reconcile(key)`: level-triggered, in three steps: get, sync, status. It never looks at which event woke it.
+ * Outcomes: an invalid spec or a missing Secret is recorded in status and not retried (the fix is an edit, which
+ * wakes us); a transient failure throws and the queue retries with backoff; the last good table stays in Redis
+ * until a new valid one replaces it.
+ */
+import { compile } from '../core/api/compile.js';
+import type { FieldProblem } from '../core/api/errors.js';
+import type { ModelRoute, RoutingTable, SealedCredential } from '../core/api/types.js';
+import { validateRoute } from '../core/api/validate.js';
+import { validateTable } from '../core/api/validate-table.js';
+import { sealCredential } from '../core/crypto/seal.js';
+import { messageOf } from './errors.js';
+import type { KubeClient } from './kube-client.js';
+import type { Logger } from './log.js';
+import type { OperatorMetrics } from './metrics.js';
+import type { RedisStore } from './redis-store.js';
+import { routeStatus, type SyncOutcome } from './route-status.js';
+import { writeStatus } from './status-writer.js';
+import type { HandlerResult } from './work-queue.js';
+
+export const FINALIZER = 'modelroute.dev/cleanup';
+/** A missing Secret is normally repaired by the Secret watch; this is the safety net if that event is lost. */
+const SECRET_RECHECK_MS = 60_000;
+
+export interface ReconcilerDeps {
+  kube: KubeClient;
+  store: RedisStore;
+  log: Logger;
+  metrics?: OperatorMetrics;
+  now?: () => Date;
+}
+
+export class Reconciler {
+  private readonly dataKeys = new Map<string, Buffer>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Drops a cached data key (its Secret changed or went away). */
+  forgetDataKey(namespace: string): void {
+    this.dataKeys.delete(namespace);
+  }
+
+  async reconcile(key: string): Promise<HandlerResult | void> {
+    const [ns = '', name = ''] = key.split('/');
+    let route = await this.deps.kube.getRoute(ns, name);
+    if (!route) {
+      // Gone without our finalizer (e.g. it was force-removed): make sure no table is left behind anyway.
+      if (await this.deps.store.remove(ns, name)) this.deps.metrics?.tablesDeleted.inc();
+      return;
+    }
+    if (route.metadata.deletionTimestamp) return this.finalize(route);
+    const finalizers = (route.metadata.finalizers as string[] | undefined) ?? [];
+    if (!finalizers.includes(FINALIZER)) {
+      route = await this.deps.kube.replaceRoute({ ...route, metadata: { ...route.metadata, finalizers: [...finalizers, FINALIZER] } });
+    }
+    const outcome = await this.sync(route);
+    const now = this.now();
+    const generation = route.metadata.generation;
+    const { changed } = await writeStatus(this.deps, route, (latest) => routeStatus(latest, outcome, now, generation));
+    if (outcome.kind === 'published' && outcome.wrote) {
+      this.deps.metrics?.tablesPublished.inc();
+      await this.event(route, 'Normal', 'Published', `Published routing table ${outcome.table.tableVersion}`);
+    }
+    // Warnings only when the status changed: a resync of a still-broken route does not spam Events.
+    if (changed && outcome.kind !== 'published') {
+      const ready = routeStatus(route, outcome, now, generation).conditions?.find((c) => c.type === 'Ready');
+      const reason = outcome.kind === 'invalid' ? 'Rejected' : 'SecretNotFound';
+      await this.event(route, 'Warning', reason, outcome.kind === 'invalid' ? (routeStatus(route, outcome, now, generation).message ?? '') : (ready?.message ?? ''));
+    }
+    if (outcome.kind === 'secretMissing') return { requeueAfterMs: SECRET_RECHECK_MS };
+  }
+
+  /** Computes the table for the route as it is now and writes it to Redis if Redis holds another version. */
+  private async sync(route: ModelRoute): Promise<SyncOutcome> {
+    const ns = route.metadata.namespace ?? 'default';
+    const problems = validateRoute(route);
+    if (problems.length > 0) return { kind: 'invalid', problems };
+
+    const sealed = new Map<string, SealedCredential>();
+    const missing: SyncOutcome & { kind: 'secretMissing' } = { kind: 'secretMissing', missing: [] };
+    const refs = route.spec.backends.flatMap((b, i) => (b.credentialsSecretRef ? [{ ref: b.credentialsSecretRef, i }] : []));
+    if (refs.length > 0) {
+      const dataKey = await this.dataKey(ns);
+      for (const { ref, i } of refs) {
+        const id = `${ref.name}\u0000${ref.key}`;
+        if (sealed.has(id)) continue;
+        const read = await this.deps.kube.readSecretKey(ns, ref.name, ref.key);
+        if (!read.found) {
+          missing.missing.push({ field: `spec.backends[${i}].credentialsSecretRef`, secret: ref.name, key: ref.key, why: read.why });
+          continue;
+        }
+        sealed.set(id, sealCredential(read.value, dataKey));
+      }
+    }
+    if (missing.missing.length > 0) return missing;
+
+    let table: RoutingTable;
+    try {
+      table = compile(route, { seal: (ref) => sealed.get(`${ref.name}\u0000${ref.key}`) });
+      // Validate what a sidecar will parse, not the in-memory object: the same check guards both ends.
+      validateTable(JSON.parse(JSON.stringify(table)) as unknown);
+    } catch (err) {
+      const problems = (err as { problems?: FieldProblem[] }).problems ?? [{ field: 'spec', message: messageOf(err) }];
+      return { kind: 'invalid', problems };
+    }
+    const wrote = await this.deps.store.publish(table);
+    return { kind: 'published', table, wrote };
+  }
+
+  private async finalize(route: ModelRoute): Promise<void> {
+    const { namespace = 'default', name } = route.metadata;
+    const finalizers = (route.metadata.finalizers as string[] | undefined) ?? [];
+    if (!finalizers.includes(FINALIZER)) return;
+    if (await this.deps.store.remove(namespace, name)) this.deps.metrics?.tablesDeleted.inc();
+    await this.deps.kube.replaceRoute({
+      ...route,
+      metadata: { ...route.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER) },
+    });
+    this.deps.log.info('table removed, finalizer released', { route: `${namespace}/${name}` });
+  }
+
+  private async dataKey(ns: string): Promise<Buffer> {
+    let key = this.dataKeys.get(ns);
+    if (!key) {
+      key = await this.deps.kube.ensureDataKey(ns);
+      this.dataKeys.set(ns, key);
+    }
+    return key;
+  }
+
+  /** Events are for humans; failing to record one must not fail the reconcile. */
+  async event(route: ModelRoute, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await this.deps.kube.event(route, { type, reason, message });
+    } catch (err) {
+      this.deps.log.warn('could not record event', { route: route.metadata.name, reason, error: messageOf(err) });
+    }
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}

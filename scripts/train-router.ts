@@ -1,0 +1,309 @@
+/**
+ * `npm run train:router [-- --data DIR --seed N --folds K --out FILE --no-write]`
+ *
+ * Rebuilds core/classifier/weights.json from router-eval dev data only (default ../shared/router-eval/dev).
+ * Prints grouped cross-validation (whole MMLU subjects held out per fold; GSM8K split into the same number
+ * of folds), a cross-set transfer check, then trains on everything. Same data and seed: byte-identical
+ * weights.
+ *
+ * Label: y = (strong - weak + 1) / 2, the probability-style target "the strong model answers better".
+ * 1 when only the strong model is right, 0 when only the weak one is, 0.5 when they agree. Ranking by it
+ * is what APGR rewards (it orders prompts by expected quality gain), whereas "weak fails" also sends the
+ * prompts that both models fail, which costs money for nothing. `--label weak-fails` trains on 1 - weak.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { DENSE_NAMES, TOKEN_COEF, extractFeatures, tokenCounts } from '../core/classifier/features.js';
+import type { ModelWeights } from '../core/classifier/model.js';
+import { type FitOptions, type TrainRow, fitLogistic } from '../core/classifier/train.js';
+import { type EvalItem, report } from '../core/eval/metrics.js';
+import { type RouterEvalRow, parseJsonl } from '../core/eval/router-eval.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string', default: path.resolve(root, '../shared/router-eval/dev') },
+    out: { type: 'string', default: path.join(root, 'core/classifier/weights.json') },
+    seed: { type: 'string', default: '42' },
+    folds: { type: 'string', default: '5' },
+    label: { type: 'string', default: 'gain' },
+    epochs: { type: 'string', default: '300' },
+    'l2-dense': { type: 'string', default: '0.001' },
+    'l2-gram': { type: 'string', default: '0.003' },
+    'no-grams': { type: 'boolean', default: false },
+    'pooled-intercept': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+const BUCKETS = 1 << 15;
+const NDENSE = DENSE_NAMES.length;
+const fit: FitOptions = {
+  buckets: BUCKETS,
+  epochs: Number(args.epochs),
+  learningRate: 0.05,
+  l2Dense: Number(args['l2-dense']),
+  l2Gram: Number(args['l2-gram']),
+  groups: 1,
+};
+
+/** mulberry32: a tiny seeded PRNG so fold assignment is reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(xs: T[], rand: () => number): T[] {
+  const a = xs.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a;
+}
+
+interface Example {
+  row: RouterEvalRow;
+  set: string;
+  group: string;
+  raw: Float64Array;
+  gramIdx: Uint32Array;
+  gramVal: Float64Array;
+  y: number;
+  setIndex: number;
+}
+
+function load(dir: string): Example[] {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
+  const out: Example[] = [];
+  for (const [setIndex, file] of files.entries()) {
+    const set = file.replace(/\.jsonl$/, '');
+    for (const row of parseJsonl(readFileSync(path.join(dir, file), 'utf8'))) {
+      if (!row.weak || !row.strong) continue;
+      const f = extractFeatures(row.messages);
+      let total = 0;
+      for (const w of f.gramWeight) total += w;
+      const norm = total > 0 ? 1 / Math.sqrt(total) : 0;
+      const gramIdx = args['no-grams'] ? new Uint32Array(0) : Uint32Array.from(f.grams, (h) => h & (BUCKETS - 1));
+      const gramVal = args['no-grams'] ? new Float64Array(0) : Float64Array.from(f.gramWeight, (w) => w * norm);
+      const gain = row.strong.quality - row.weak.quality;
+      const y = args.label === 'weak-fails' ? 1 - row.weak.quality : args.label === 'strong-wins' ? Math.max(0, gain) : (gain + 1) / 2;
+      const group = set === 'mmlu' ? (row.category ?? set) : set;
+      out.push({ row, set, group, raw: Float64Array.from(f.dense), gramIdx, gramVal, y, setIndex });
+    }
+  }
+  return out;
+}
+
+interface Scaling {
+  lo: number[];
+  hi: number[];
+  mean: number[];
+  std: number[];
+}
+
+const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
+
+/**
+ * Raw features are clamped to the 1st..99th percentile of the training data before standardising: a
+ * 5-token chat greeting or a 30k-token paste must not extrapolate a linear term far beyond what was seen.
+ */
+function standardiser(train: readonly Example[]): Scaling {
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (let j = 0; j < NDENSE; j++) {
+    const v = train.map((e) => e.raw[j] ?? 0).sort((a, b) => a - b);
+    lo.push(v[Math.floor(0.01 * (v.length - 1))] ?? 0);
+    hi.push(v[Math.ceil(0.99 * (v.length - 1))] ?? 0);
+  }
+  const x = (e: Example, j: number): number => clamp(e.raw[j] ?? 0, lo[j] ?? 0, hi[j] ?? 0);
+  const mean = new Array<number>(NDENSE).fill(0);
+  const std = new Array<number>(NDENSE).fill(0);
+  for (const e of train) for (let j = 0; j < NDENSE; j++) mean[j] = (mean[j] ?? 0) + x(e, j) / train.length;
+  for (const e of train) {
+    for (let j = 0; j < NDENSE; j++) std[j] = (std[j] ?? 0) + (x(e, j) - (mean[j] ?? 0)) ** 2 / train.length;
+  }
+  return { lo, hi, mean, std: std.map((v) => Math.sqrt(v)) };
+}
+
+function standardise(e: Example, s: Scaling): Float64Array {
+  return e.raw.map((v, j) => {
+    const sd = s.std[j] ?? 0;
+    return sd > 0 ? (clamp(v, s.lo[j] ?? 0, s.hi[j] ?? 0) - (s.mean[j] ?? 0)) / sd : 0;
+  });
+}
+
+function toRows(examples: readonly Example[], s: Scaling): TrainRow[] {
+  return examples.map((e) => ({
+    dense: standardise(e, s),
+    gramIdx: e.gramIdx,
+    gramVal: e.gramVal,
+    y: e.y,
+    w: 1,
+    group: !args['pooled-intercept'] ? e.setIndex : 0,
+  }));
+}
+
+function train(examples: readonly Example[]) {
+  const s = standardiser(examples);
+  const groups = !args['pooled-intercept'] ? Math.max(...examples.map((e) => e.setIndex)) + 1 : 1;
+  const model = fitLogistic(toRows(examples, s), NDENSE, { ...fit, groups });
+  // With fixed effects each set's intercept is dropped for one shared intercept: their training-weighted mean.
+  let bias = 0;
+  for (const e of examples) bias += (model.bias[!args['pooled-intercept'] ? e.setIndex : 0] ?? 0) / examples.length;
+  const predict = (e: Example): number => {
+    let z = bias;
+    const d = standardise(e, s);
+    for (let j = 0; j < NDENSE; j++) z += (model.dense[j] ?? 0) * (d[j] ?? 0);
+    for (let k = 0; k < e.gramIdx.length; k++) z += (model.grams[e.gramIdx[k] ?? 0] ?? 0) * (e.gramVal[k] ?? 0);
+    return 1 / (1 + Math.exp(-z));
+  };
+  return { s, model, bias, predict };
+}
+
+const items = (xs: readonly Example[], scores: readonly number[]): EvalItem[] =>
+  xs.map((e, i) => ({ score: scores[i] ?? 0, weak: e.row.weak?.quality ?? 0, strong: e.row.strong?.quality ?? 0 }));
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '  -  ');
+const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
+
+function line(name: string, xs: readonly Example[], scores: readonly number[]): string {
+  const r = report(items(xs, scores));
+  return `${name.padEnd(28)} n=${String(r.n).padStart(4)}  APGR ${fmt(r.apgr)}  CPT(50%) ${pct(r.cpt50).padStart(6)}  CPT(80%) ${pct(r.cpt80).padStart(6)}`;
+}
+
+function crossValidate(all: readonly Example[], k: number, seed: number): void {
+  const rand = rng(seed);
+  const subjects = shuffle([...new Set(all.filter((e) => e.set === 'mmlu').map((e) => e.group))].sort(), rand);
+  const foldOf = new Map<Example, number>();
+  subjects.forEach((subj, i) => all.filter((e) => e.group === subj).forEach((e) => foldOf.set(e, i % k)));
+  for (const set of [...new Set(all.map((e) => e.set))].sort()) {
+    if (set === 'mmlu') continue;
+    shuffle(all.filter((e) => e.set === set), rand).forEach((e, i) => foldOf.set(e, i % k));
+  }
+  const oof = new Map<Example, number>();
+  console.log(`\ncross-validation: ${k} folds, whole MMLU subjects held out, other sets split at random`);
+  for (let f = 0; f < k; f++) {
+    const test = all.filter((e) => foldOf.get(e) === f);
+    const { predict } = train(all.filter((e) => foldOf.get(e) !== f));
+    for (const e of test) oof.set(e, predict(e));
+    for (const set of [...new Set(test.map((e) => e.set))].sort()) {
+      const xs = test.filter((e) => e.set === set);
+      const held = set === 'mmlu' ? ` (${new Set(xs.map((e) => e.group)).size} subjects)` : '';
+      console.log(line(`  fold ${f + 1} ${set}${held}`, xs, xs.map(predict)));
+    }
+  }
+  console.log('pooled out-of-fold:');
+  for (const set of [...new Set(all.map((e) => e.set))].sort()) {
+    const xs = all.filter((e) => e.set === set);
+    console.log(line(`  ${set}`, xs, xs.map((e) => oof.get(e) ?? 0)));
+  }
+  console.log(line('  all', all, all.map((e) => oof.get(e) ?? 0)));
+}
+
+function transfer(all: readonly Example[]): void {
+  console.log('\ncross-set transfer (train on one set, score the other: a proxy for unseen prompt types):');
+  const sets = [...new Set(all.map((e) => e.set))].sort();
+  for (const a of sets) {
+    for (const b of sets) {
+      if (a === b) continue;
+      const { predict } = train(all.filter((e) => e.set === a));
+      const xs = all.filter((e) => e.set === b);
+      console.log(line(`  ${a} -> ${b}`, xs, xs.map(predict)));
+    }
+  }
+}
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** How far the scan-based token estimate (features.ts TOKEN_COEF) is from exact o200k on these prompts. */
+function checkTokenEstimate(all: readonly Example[]): void {
+  const keys = Object.keys(TOKEN_COEF) as (keyof typeof TOKEN_COEF)[];
+  let err = 0;
+  for (const e of all) {
+    const text = e.row.messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
+    const c = tokenCounts(text);
+    const exact = countTokens(text);
+    const est = keys.reduce((s, k) => s + TOKEN_COEF[k] * c[k], 0);
+    err += Math.abs(est - exact) / Math.max(1, exact);
+  }
+  console.log(`token estimate vs exact o200k: mean absolute error ${((100 * err) / all.length).toFixed(1)}%`);
+}
+
+function main(): void {
+  const seed = Number(args.seed);
+  const t0 = Date.now();
+  const all = load(args.data);
+  console.log(`loaded ${all.length} labelled prompts from ${args.data} (label: ${args.label})`);
+  checkTokenEstimate(all);
+  crossValidate(all, Number(args.folds), seed);
+  transfer(all);
+
+  const { s, model, bias, predict } = train(all);
+  const scores = all.map(predict);
+  console.log('\nfinal model on its own training data (optimistic):');
+  for (const set of [...new Set(all.map((e) => e.set))].sort()) {
+    const xs = all.filter((e) => e.set === set);
+    console.log(line(`  ${set}`, xs, xs.map(predict)));
+  }
+  // Re-centre the logit on the training mix (median -> 0.5, deciles -> about 0.1 and 0.9) so route
+  // thresholds (`upTo`) read like shares; the map is strictly monotone, so rankings do not change.
+  const logits = scores.map((p) => Math.log(p / (1 - p))).sort((a, b) => a - b);
+  const q = (f: number): number => logits[Math.round(f * (logits.length - 1))] ?? 0;
+  const center = round(q(0.5), 6);
+  const spread = round((q(0.9) - q(0.1)) / (2 * Math.log(9)), 6);
+  const prior = Array.from({ length: 101 }, (_, i) => round(1 / (1 + Math.exp(-(q(i / 100) - center) / spread)), 6));
+  const index: number[] = [];
+  const weight: number[] = [];
+  model.grams.forEach((w, i) => {
+    const r = round(w, 4);
+    if (r !== 0) {
+      index.push(i);
+      weight.push(r);
+    }
+  });
+  const weights: ModelWeights = {
+    version: 1,
+    buckets: BUCKETS,
+    bias: round(bias, 6),
+    center,
+    spread,
+    dense: {
+      names: [...DENSE_NAMES],
+      lo: s.lo.map((x) => round(x, 6)),
+      hi: s.hi.map((x) => round(x, 6)),
+      mean: s.mean.map((x) => round(x, 6)),
+      std: s.std.map((x) => round(x, 6)),
+      weight: Array.from(model.dense, (x) => round(x, 6)),
+    },
+    grams: { index, weight },
+    prior,
+    meta: {
+      label: args.label === 'weak-fails' ? '1 - weak.quality' : '(strong.quality - weak.quality + 1) / 2',
+      data: path.basename(args.data),
+      rows: all.length,
+      seed,
+      fit,
+    },
+  };
+  const json = JSON.stringify(weights) + '\n';
+  console.log(`\n${index.length} non-zero gram weights, ${(json.length / 1024).toFixed(0)} KiB, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (!args['no-write']) {
+    writeFileSync(args.out, json);
+    console.log(`wrote ${path.relative(process.cwd(), args.out)}`);
+  }
+}
+
+main();

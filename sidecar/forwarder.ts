@@ -1,0 +1,289 @@
+/**
+ * Sends one decided request upstream and the answer back to the client. Backends are tried in the
+ * decision's order, each up to `retry.attempts` times, but only while nothing has reached the client: once
+ * the first byte is written the answer is committed, and a failure mid-stream ends it with an SSE error
+ * event. Open circuits are skipped without waiting. Usage is recorded after the answer, off the hot path.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { finished, pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import type { Decision, FailureKind, TableBackend } from '../core/api/types.js';
+import { parseRetryAfter, type CircuitBreakers } from './circuit-breaker.js';
+import type { Credentials } from './credentials.js';
+import { SidecarError, errorJSON, sendError } from './errors.js';
+import type { ParsedRequest } from './parse-request.js';
+import { SseUsageTap } from './sse-usage-tap.js';
+import { upstreamBody } from './upstream-body.js';
+import type { UpstreamPools } from './upstream-pools.js';
+import { targetOf } from './upstream-target.js';
+import { countTokens, inputTextOf, outputTextOf, usageFrom, type Tokens } from './usage-extract.js';
+
+export interface ForwarderDeps {
+  pools: UpstreamPools;
+  breakers: CircuitBreakers;
+  credentials: Credentials;
+  /** Called once per answered request with its token counts (never throws into the request). */
+  onUsage(d: Decision, backend: TableBackend, tokens: Tokens): void;
+  onUpstreamLatency(d: Decision, backend: TableBackend, seconds: number): void;
+  onFallback(d: Decision, backend: TableBackend, reason: string): void;
+  /** Seconds the sidecar added before the answer's first byte (total minus upstream wait). */
+  onOverhead(seconds: number): void;
+  onAnswered(d: Decision, backend: string, status: number): void;
+}
+
+export interface Call {
+  res: ServerResponse;
+  parsed: ParsedRequest;
+  decision: Decision;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+  /** Aborted when the client goes away. */
+  clientGone: AbortSignal;
+}
+
+interface Failure {
+  kind: FailureKind;
+  backend: TableBackend;
+  /** The upstream's own answer, passed through if no other backend answers. */
+  answer?: { status: number; headers: Record<string, string>; body: Buffer };
+  error?: Error;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+export function explainHeaders(d: Decision, b: TableBackend): Record<string, string> {
+  const h: Record<string, string> = {
+    'x-modelroute-route': d.table.route.name,
+    'x-modelroute-backend': b.name,
+    'x-modelroute-model': b.model,
+    'x-modelroute-table-version': d.table.tableVersion,
+  };
+  if (d.tier !== undefined) h['x-modelroute-tier'] = String(d.tier);
+  if (d.score !== undefined) h['x-modelroute-score'] = d.score.toFixed(3);
+  return h;
+}
+
+export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
+  const { decision: d, res } = call;
+  const on = d.attempts[0]!.fallbacks.on;
+  const tries = Math.max(1, d.table.retry.attempts);
+  let last: Failure | undefined;
+  let skipped = 0;
+  for (const [i, b] of d.attempts.entries()) {
+    const key = `${d.table.route.namespace}/${d.table.route.name}/${b.name}`;
+    const auth = deps.credentials.get(d.table, b);
+    if (auth && 'error' in auth) {
+      last = { kind: 'connect-error', backend: b, error: new SidecarError(502, 'credential_unavailable', `backend ${b.name}: ${auth.error}`) };
+      deps.onFallback(d, b, 'credential');
+      continue;
+    }
+    // Effort is the chosen tier's; a fallback gets it only if it reasons.
+    const body = upstreamBody(call.parsed, b, i === 0 || b.capabilities.reasoning ? d.reasoningEffort : undefined);
+    for (let t = 0; t < tries; t++) {
+      if (!deps.breakers.tryPass(key)) {
+        skipped++;
+        deps.onFallback(d, b, 'circuit-open');
+        break;
+      }
+      if (t > 0) {
+        try {
+          await sleep(d.table.retry.backoffMs, undefined, { signal: call.clientGone });
+        } catch {
+          return;
+        }
+      }
+      const failure = await attempt(deps, call, b, body, auth ? { [auth.header]: auth.value } : {});
+      if (!failure) {
+        deps.breakers.success(key);
+        return;
+      }
+      if (call.clientGone.aborted) return;
+      const retryAfter = failure.kind === '429' ? parseRetryAfter(failure.answer?.headers['retry-after']) : undefined;
+      deps.breakers.failure(key, retryAfter);
+      last = failure;
+      if (!on.includes(failure.kind)) return deliverFailure(deps, call, failure);
+      deps.onFallback(d, b, failure.kind);
+      if (retryAfter !== undefined) break;
+    }
+  }
+  if (last) return deliverFailure(deps, call, last);
+  const wait = Math.max(...d.attempts.map((b) => deps.breakers.retryInMs(`${d.table.route.namespace}/${d.table.route.name}/${b.name}`)));
+  deps.onAnswered(d, '-', 503);
+  sendError(
+    res,
+    new SidecarError(503, 'circuit_open', `every backend of route ${d.table.route.name} is failing (${skipped} skipped by open circuits)`, 'api_error', {
+      'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+    }),
+  );
+}
+
+/** One try against one backend; undefined when an answer (of any kind) reached the client. */
+async function attempt(deps: ForwarderDeps, call: Call, b: TableBackend, body: string, auth: Record<string, string>): Promise<Failure | undefined> {
+  const { parsed, decision: d } = call;
+  const target = targetOf(b, parsed.endpoint);
+  const ac = new AbortController();
+  const onGone = () => ac.abort(call.clientGone.reason);
+  call.clientGone.addEventListener('abort', onGone, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort(new Error(`total timeout of ${b.timeouts.totalMs} ms`));
+  }, b.timeouts.totalMs);
+  const sentAt = performance.now();
+  let bodyDoneAt = sentAt;
+  try {
+    let r: Dispatcher.ResponseData;
+    try {
+      r = await deps.pools.get(target.origin, b.timeouts.connectMs).request({
+        path: target.path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: parsed.stream ? 'text/event-stream' : 'application/json', ...auth },
+        body,
+        signal: ac.signal,
+        headersTimeout: b.timeouts.firstByteMs,
+        bodyTimeout: b.timeouts.idleMs,
+      });
+    } catch (err) {
+      return { kind: timedOut ? 'timeout' : classify(err), backend: b, error: err as Error };
+    }
+    const upstreamWait = performance.now() - sentAt;
+    deps.onUpstreamLatency(d, b, upstreamWait / 1000);
+    const status = r.statusCode;
+    if (status === 429 || status >= 500) {
+      const answer = { status, headers: pick(r.headers), body: await readCapped(r.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0)) };
+      return { kind: status === 429 ? '429' : '5xx', backend: b, answer };
+    }
+    const type = header(r.headers, 'content-type') ?? '';
+    if (status < 300 && type.includes('text/event-stream')) {
+      await stream(deps, call, b, r, sentAt);
+      return undefined;
+    }
+    let buf: Buffer;
+    try {
+      buf = Buffer.from(await r.body.arrayBuffer());
+      bodyDoneAt = performance.now();
+    } catch (err) {
+      return { kind: timedOut ? 'timeout' : classify(err), backend: b, error: err as Error };
+    }
+    let json: unknown;
+    if (status < 300) {
+      try {
+        json = JSON.parse(buf.toString('utf8'));
+      } catch {
+        return { kind: '5xx', backend: b, error: new SidecarError(502, 'upstream_invalid_json', `backend ${b.name} answered ${status} with a body that is not JSON`) };
+      }
+      const e = (json as { error?: { message?: unknown } } | null)?.error;
+      if (e && typeof e === 'object') {
+        const message = typeof e.message === 'string' ? e.message : 'unknown error';
+        return { kind: '5xx', backend: b, error: new SidecarError(502, 'upstream_error_body', `backend ${b.name} answered ${status} with an error: ${message}`) };
+      }
+    }
+    deps.onOverhead((sentAt - call.startedAt + performance.now() - bodyDoneAt) / 1000);
+    call.res.writeHead(status, { 'content-type': type || 'application/json', 'content-length': buf.length, ...explainHeaders(d, b) });
+    call.res.end(buf);
+    deps.onAnswered(d, b.name, status);
+    if (status < 300) void settleUsage(deps, call, b, usageFrom((json as { usage?: unknown } | undefined)?.usage), () => outputTextOf(parsed.endpoint, json));
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    call.clientGone.removeEventListener('abort', onGone);
+  }
+}
+
+async function stream(deps: ForwarderDeps, call: Call, b: TableBackend, r: Dispatcher.ResponseData, sentAt: number): Promise<void> {
+  const { res, parsed, decision: d } = call;
+  const tap = new SseUsageTap(parsed.endpoint, !parsed.clientWantsStreamUsage);
+  res.writeHead(r.statusCode, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...explainHeaders(d, b) });
+  res.flushHeaders();
+  deps.onOverhead((sentAt - call.startedAt) / 1000);
+  deps.onAnswered(d, b.name, r.statusCode);
+  // pipe() carries the client's backpressure back to the upstream socket; the pipeline only covers the
+  // upstream side, so an upstream failure leaves the response open for the in-band error below.
+  tap.pipe(res, { end: false });
+  try {
+    await pipeline(r.body, tap);
+    await finished(tap);
+    res.end();
+  } catch (err) {
+    if (call.clientGone.aborted || res.destroyed) {
+      r.body.destroy();
+    } else {
+      // Committed: no fallback now. Tell the client in-band; the SDKs raise it as an APIError.
+      const message = `backend ${b.name} stream failed: ${(err as Error).message}`;
+      res.end(`data: ${errorJSON('api_error', 'upstream_stream_error', message)}\n\n`);
+    }
+  }
+  await settleUsage(deps, call, b, tap.usage, () => tap.outputText());
+}
+
+async function settleUsage(deps: ForwarderDeps, call: Call, b: TableBackend, usage: { input: number; output: number } | undefined, outputText: () => string): Promise<void> {
+  try {
+    if (usage) return deps.onUsage(call.decision, b, { ...usage, source: 'upstream' });
+    const [input, output] = await Promise.all([
+      countTokens(inputTextOf(call.parsed.facts.messages)),
+      call.parsed.endpoint === 'embeddings' ? Promise.resolve(0) : countTokens(outputText()),
+    ]);
+    deps.onUsage(call.decision, b, { input, output, source: 'counted' });
+  } catch {
+    // Counting is best effort; it never fails a request that was answered.
+  }
+}
+
+function deliverFailure(deps: ForwarderDeps, call: Call, f: Failure): void {
+  const d = call.decision;
+  if (f.answer) {
+    call.res.writeHead(f.answer.status, { 'content-type': 'application/json', ...f.answer.headers, 'content-length': f.answer.body.length, ...explainHeaders(d, f.backend) });
+    call.res.end(f.answer.body);
+    deps.onAnswered(d, f.backend.name, f.answer.status);
+    return;
+  }
+  const err =
+    f.error instanceof SidecarError
+      ? f.error
+      : f.kind === 'timeout'
+        ? new SidecarError(504, 'upstream_timeout', `backend ${f.backend.name} timed out: ${f.error?.message ?? ''}`)
+        : new SidecarError(502, 'upstream_unreachable', `backend ${f.backend.name} unreachable: ${f.error?.message ?? ''}`);
+  deps.onAnswered(d, f.backend.name, err.status);
+  sendError(call.res, err, explainHeaders(d, f.backend));
+}
+
+function classify(err: unknown): FailureKind {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (CONNECT_ERRORS.has(code)) return 'connect-error';
+  // Anything else that stops a request before an answer (socket errors without a known code) is treated
+  // as not reaching the backend: the request may be tried elsewhere.
+  return 'connect-error';
+}
+
+function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function pick(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['content-type', 'retry-after', 'x-request-id']) {
+    const v = header(h, name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const c = chunk as Buffer;
+    if (size + c.length > cap) {
+      parts.push(c.subarray(0, cap - size));
+      body.destroy();
+      break;
+    }
+    parts.push(c);
+    size += c.length;
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,193 @@
+/**
+ * Assembles a sidecar from its parts and starts it: API server, admin server, table store, usage flusher,
+ * budget reader. Tests start it in-process with port 0; cli/commands/sidecar.ts starts it from flags.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { DecideContext } from '../core/api/types.js';
+import { createAdminServer } from './admin-server.js';
+import { createApiHandler } from './api-handler.js';
+import { BudgetSpend } from './budget-spend.js';
+import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
+import { Credentials, type CredentialResolver } from './credentials.js';
+import type { ForwarderDeps } from './forwarder.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { RedisTableStore } from './redis-table-store.js';
+import { loadScorer } from './scorer.js';
+import type { TableStore, TableStoreHooks } from './table-store.js';
+import { UpstreamPools } from './upstream-pools.js';
+import { UsageRecorder } from './usage-recorder.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface SidecarOptions {
+  /** API address (default 127.0.0.1:15500; port 0 picks a free one). */
+  listen?: HostPort;
+  /** Admin address (default 127.0.0.1:15501); false for none. */
+  admin?: HostPort | false;
+  namespace: string;
+  /** Tables, usage and budgets from this Redis. Required unless `createStore` is given. */
+  redisURL?: string;
+  /** Another table source (local mode); usage and budgets then stay in memory only. */
+  createStore?: (hooks: TableStoreHooks) => TableStore;
+  stateFile?: string;
+  dataKey?: Buffer;
+  resolveCredential?: CredentialResolver;
+  bodyLimit?: number;
+  breaker?: BreakerOptions;
+  /** Index check period (ms). */
+  checkIntervalMs?: number;
+  /** Usage flush period (ms). */
+  flushMs?: number;
+  score?: DecideContext['score'];
+  random?: () => number;
+  log?: (message: string) => void;
+}
+
+export interface Sidecar {
+  /** http://host:port of the API. */
+  url: string;
+  /** `${url}/v1`: what OPENAI_BASE_URL is set to. */
+  baseURL: string;
+  adminUrl?: string;
+  store: TableStore;
+  metrics: Metrics;
+  usage?: UsageRecorder;
+  /** Stops accepting, lets in-flight requests finish (up to drainMs), flushes usage, closes everything. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+
+export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
+  const log = o.log ?? ((m: string) => console.error(`modelroute-sidecar: ${m}`));
+  const metrics = createMetrics({ defaultMetrics: o.admin !== undefined && o.admin !== false });
+  const credentials = new Credentials({ ...(o.dataKey && { dataKey: o.dataKey }), ...(o.resolveCredential && { resolve: o.resolveCredential }) });
+  const breakers = new CircuitBreakers(o.breaker);
+  const pools = new UpstreamPools();
+  const hooks: TableStoreHooks = {
+    prepare: (t) => credentials.prepare(t),
+    rejected: (route) => metrics.tablesRejected.labels(route).inc(),
+    changed: (tables) => metrics.tablesLoaded.set(tables.length),
+    log,
+  };
+
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  let store: TableStore;
+  if (o.createStore) store = o.createStore(hooks);
+  else {
+    if (!o.redisURL) throw new Error('startSidecar: redisURL or createStore is required');
+    redis = connect(o.redisURL, log);
+    subscriber = connect(o.redisURL, log);
+    store = new RedisTableStore({ redis, subscriber, namespace: o.namespace, ...(o.stateFile && { stateFile: o.stateFile }), ...(o.checkIntervalMs && { checkIntervalMs: o.checkIntervalMs }), hooks });
+  }
+  const usage = redis ? new UsageRecorder(redis, o.namespace, { ...(o.flushMs && { flushMs: o.flushMs }), onError: () => metrics.usageFlushFailures.inc() }) : undefined;
+  const budget = redis ? new BudgetSpend(redis, o.namespace, () => store.current(), usage) : undefined;
+
+  const ctx: DecideContext = {
+    score: o.score ?? loadScorer(log),
+    random: o.random ?? Math.random,
+    ...(budget && { spentUSD: (t) => budget.spentUSD(t) }),
+  };
+  const forwarder: ForwarderDeps = {
+    pools,
+    breakers,
+    credentials,
+    onUsage(d, b, tokens) {
+      const route = d.table.route.name;
+      const cost = usage ? usage.record({ table: d.table, backend: b, input: tokens.input, output: tokens.output }) : UsageRecorder.costMicroUSD(b, tokens.input, tokens.output);
+      metrics.tokens.labels(route, b.name, 'input').inc(tokens.input);
+      metrics.tokens.labels(route, b.name, 'output').inc(tokens.output);
+      metrics.cost.labels(route, b.name).inc(cost / 1e6);
+    },
+    onUpstreamLatency: (d, b, s) => metrics.upstreamLatency.labels(d.table.route.name, b.name).observe(s),
+    onFallback: (d, b, reason) => metrics.fallbacks.labels(d.table.route.name, b.name, reason).inc(),
+    onOverhead: (s) => metrics.overhead.observe(s),
+    onAnswered: (d, backend, status) => metrics.requests.labels(d.table.route.name, backend, String(status)).inc(),
+  };
+  const handler = createApiHandler({
+    store,
+    ctx,
+    forwarder,
+    bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    onRefused: (status) => metrics.requests.labels('-', '-', String(status)).inc(),
+  });
+
+  await store.start();
+  usage?.start();
+  budget?.start();
+
+  const api = createServer({ keepAliveTimeout: 65_000 }, handler);
+  // Nagle would hold small SSE chunks back; every chunk should leave at once.
+  api.on('connection', (s) => s.setNoDelay(true));
+  const listen = o.listen ?? { host: '127.0.0.1', port: 15500 };
+  const url = `http://${await listenOn(api, listen)}`;
+  let admin: Server | undefined;
+  let adminUrl: string | undefined;
+  if (o.admin !== false) {
+    admin = createAdminServer(store, metrics, () => {
+      for (const key of breakers.entries()) metrics.circuitState.labels(key).set({ closed: 0, open: 1, 'half-open': 2 }[breakers.state(key)]);
+      metrics.usagePending.set(usage?.pendingFields() ?? 0);
+    });
+    adminUrl = `http://${await listenOn(admin, o.admin ?? { host: '127.0.0.1', port: 15501 })}`;
+  }
+
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    ...(adminUrl && { adminUrl }),
+    store,
+    metrics,
+    ...(usage && { usage }),
+    async close(drainMs = 10_000) {
+      const drained = new Promise<void>((r) => api.close(() => r()));
+      api.closeIdleConnections();
+      const force = setTimeout(() => api.closeAllConnections(), drainMs);
+      await drained;
+      clearTimeout(force);
+      if (admin) {
+        const a = admin;
+        a.closeAllConnections();
+        await new Promise<void>((r) => a.close(() => r()));
+      }
+      budget?.stop();
+      await store.close();
+      await usage?.close();
+      await pools.close();
+      subscriber?.disconnect();
+      redis?.disconnect();
+    },
+  };
+}
+
+function connect(url: string, log: (m: string) => void): Redis {
+  const r = new Redis(url, {
+    // Fail fast while Redis is away: the request path never waits, and the flusher keeps its batch.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (n) => Math.min(n * 100, 1_000),
+  });
+  let last = '';
+  r.on('error', (err: Error) => {
+    if (err.message !== last) log(`redis: ${err.message}`);
+    last = err.message;
+  });
+  r.on('ready', () => (last = ''));
+  return r;
+}
+
+function listenOn(server: Server, at: HostPort): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(`${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    });
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * Counts requests, tokens and cost in memory and flushes them to Redis in batches, off the request path.
+ *
+ * Exactly-once without transactions across the network: a batch gets an id when it is cut, and a Lua
+ * script applies it only if `SET batch:<id> NX` succeeds, so a batch retried after a lost reply is never
+ * counted twice. Only one batch is in flight at a time; while it is unacknowledged (Redis away, reply lost)
+ * it is retried with the same id, and everything recorded meanwhile accumulates in the pending map, merged
+ * field by field. Memory is therefore bounded by the number of distinct counters (routes x backends x
+ * metrics), never by the length of an outage, and no count is ever dropped.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { RoutingTable, TableBackend } from '../core/api/types.js';
+import { budgetBucket, keys } from './redis-keys.js';
+
+const APPLY_BATCH = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return 0 end
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  redis.call('HINCRBY', KEYS[2], ARGV[2 * i], ARGV[2 * i + 1])
+end
+local a = 2 * n + 2
+for k = 3, #KEYS do
+  redis.call('INCRBY', KEYS[k], ARGV[a])
+  redis.call('EXPIRE', KEYS[k], ARGV[a + 1])
+  a = a + 2
+end
+return 1`;
+
+interface Batch {
+  id: string;
+  fields: Map<string, number>;
+  spend: Map<string, { amount: number; ttl: number }>;
+}
+
+export interface UsageEvent {
+  table: RoutingTable;
+  backend: TableBackend;
+  input: number;
+  output: number;
+  at?: number;
+}
+
+export class UsageRecorder {
+  private fields = new Map<string, number>();
+  private spend = new Map<string, { amount: number; ttl: number }>();
+  private inflight: Batch | undefined;
+  private flushing: Promise<boolean> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Failed flush attempts, for metrics. */
+  failures = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly namespace: string,
+    private readonly opts: { flushMs?: number; onError?: (err: Error) => void } = {},
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  /** Micro-USD: tokens x USD-per-million-tokens is micro-USD, rounded once per request. */
+  static costMicroUSD(b: TableBackend, input: number, output: number): number {
+    return Math.round(input * b.pricing.inputPerMillion + output * b.pricing.outputPerMillion);
+  }
+
+  record(e: UsageEvent): number {
+    const cost = UsageRecorder.costMicroUSD(e.backend, e.input, e.output);
+    const route = e.table.route.name;
+    for (const scope of ['ns', `route:${route}`, `backend:${route}/${e.backend.name}`]) {
+      this.add(`${scope}|requests`, 1);
+      this.add(`${scope}|input_tokens`, e.input);
+      this.add(`${scope}|output_tokens`, e.output);
+      this.add(`${scope}|cost_microusd`, cost);
+    }
+    const budget = e.table.budget;
+    if (budget && cost > 0) {
+      const bucket = budgetBucket(budget.period, e.at ?? Date.now());
+      const key = keys.spend(this.namespace, route, budget.period, bucket.start);
+      const s = this.spend.get(key);
+      if (s) s.amount += cost;
+      else this.spend.set(key, { amount: cost, ttl: bucket.periodSeconds * 2 });
+    }
+    return cost;
+  }
+
+  /** Spend recorded here but not yet acknowledged by Redis, for a budget key. */
+  unflushedSpend(key: string): number {
+    return (this.spend.get(key)?.amount ?? 0) + (this.inflight?.spend.get(key)?.amount ?? 0);
+  }
+
+  /** Counters not yet in Redis (pending plus in flight), for metrics and tests. */
+  pendingFields(): number {
+    return this.fields.size + (this.inflight?.fields.size ?? 0);
+  }
+
+  /** Sends the in-flight batch (or cuts a new one); resolves true when nothing is left unacknowledged. */
+  flush(): Promise<boolean> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private async flushOnce(): Promise<boolean> {
+    for (;;) {
+      if (!this.inflight) {
+        if (this.fields.size === 0 && this.spend.size === 0) return true;
+        this.inflight = { id: randomUUID(), fields: this.fields, spend: this.spend };
+        this.fields = new Map();
+        this.spend = new Map();
+      }
+      const b = this.inflight;
+      const spendKeys = [...b.spend.keys()];
+      const args: (string | number)[] = [b.fields.size];
+      for (const [f, v] of b.fields) args.push(f, v);
+      for (const k of spendKeys) {
+        const s = b.spend.get(k)!;
+        args.push(s.amount, s.ttl);
+      }
+      try {
+        await this.redis.eval(APPLY_BATCH, 2 + spendKeys.length, keys.batch(this.namespace, b.id), keys.usage(this.namespace), ...spendKeys, ...args);
+        this.inflight = undefined;
+      } catch (err) {
+        this.failures++;
+        this.opts.onError?.(err as Error);
+        return false;
+      }
+    }
+  }
+
+  private add(field: string, n: number): void {
+    if (n !== 0 || field.endsWith('|requests')) this.fields.set(field, (this.fields.get(field) ?? 0) + n);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Following the tables in Redis: a published table is in use within 200 ms; the index alone (no event)
+ * is enough; a corrupt or invalid table is refused and the last good one kept; a deleted route stops being
+ * served; readiness waits for a first table.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
+import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import type { Sidecar } from '../../../sidecar/sidecar.js';
+import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf, unpublish } from './support.js';
+
+let redis: RedisServer;
+let r: Redis;
+let a: FakeUpstream;
+let b: FakeUpstream;
+let sidecar: Sidecar;
+let openai: OpenAI;
+
+const spec = (to: 'a' | 'b') => ({ match: { models: ['m'] }, backends: [backend('a', a.baseURL), backend('b', b.baseURL)], strategy: { fixed: { backend: to } } });
+const ask = () => openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+const get = (path: string) => fetch(`${sidecar.adminUrl}${path}`);
+
+beforeAll(async () => {
+  redis = await startRedis();
+  r = redisClient(redis.url);
+  [a, b] = await Promise.all([startFakeUpstream({ name: 'a' }), startFakeUpstream({ name: 'b' })]);
+  // A slow index check, so the 200 ms test measures pub/sub and not the timer.
+  sidecar = await startTestSidecar(redis.url, { checkIntervalMs: 1000 });
+  openai = client(sidecar);
+});
+
+afterAll(async () => {
+  await sidecar?.close();
+  await Promise.all([a?.close(), b?.close()]);
+  r?.disconnect();
+  await redis?.stop();
+});
+
+describe('following tables', () => {
+  test('not ready before a first table; ready and routing after', async () => {
+    expect((await get('/readyz')).status).toBe(503);
+    expect((await get('/healthz')).status).toBe(200);
+    const err = await ask().catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('not_ready');
+    const t = tableOf(route('main', spec('a')));
+    await publish(r, t);
+    await waitFor(async () => (await get('/readyz')).status === 200, { timeoutMs: 3000, message: 'ready' });
+    expect((await ask()).response.headers.get('x-modelroute-backend')).toBe('a');
+  });
+
+  test('a newly published table is in use within 200 ms', async () => {
+    const t = tableOf(route('main', spec('b')));
+    const t0 = performance.now();
+    await publish(r, t);
+    await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), { timeoutMs: 200, intervalMs: 2, message: 'new table in use' });
+    expect(performance.now() - t0).toBeLessThan(200);
+    const { response } = await ask();
+    expect(response.headers.get('x-modelroute-backend')).toBe('b');
+    expect(response.headers.get('x-modelroute-table-version')).toBe(t.tableVersion);
+  });
+
+  test('without an event, the periodic index check still picks the table up', async () => {
+    const t = tableOf(route('main', spec('a')));
+    await r.multi().set(`mr:{${NS}}:table:main`, JSON.stringify(t)).set(`mr:{${NS}}:version:main`, t.tableVersion).hset(`mr:{${NS}}:index`, 'main', t.tableVersion).exec();
+    await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), { timeoutMs: 3000, message: 'table via index check' });
+    expect((await ask()).response.headers.get('x-modelroute-backend')).toBe('a');
+  });
+
+  test('a corrupt table and an invalid one are refused; the last good one keeps serving', async () => {
+    const good = sidecar.store.current()[0]!.tableVersion;
+    const rejections = (count: number) =>
+      waitFor(async () => new RegExp(`modelroute_sidecar_tables_rejected_total\\{route="main"\\} ${count}\n`).test(await (await get('/metrics')).text()), {
+        timeoutMs: 3000,
+        message: `${count} rejection(s) counted`,
+      });
+    await publish(r, tableOf(route('main', spec('b'))), { raw: '{"schemaVersion": 1, "tableVers', version: 'corrupt-1' });
+    await rejections(1);
+    // Valid JSON whose content does not match its tableVersion (tampered or half-written).
+    const tampered = { ...tableOf(route('main', spec('b'))), tableVersion: 'f00d' };
+    await publish(r, tampered, { version: 'f00d' });
+    await rejections(2);
+    expect(sidecar.store.current().map((t) => t.tableVersion)).toEqual([good]);
+    const { response } = await ask();
+    expect(response.headers.get('x-modelroute-backend')).toBe('a');
+    expect(response.headers.get('x-modelroute-table-version')).toBe(good);
+  });
+
+  test('/debug/tables shows the tables without credentials', async () => {
+    const body = await (await get('/debug/tables')).text();
+    expect(body).toContain('"name": "main"');
+    expect(body).toContain('"sealed": true');
+    expect(body).not.toMatch(/"(iv|tag|data)"/);
+  });
+
+  test('a deleted route is no longer served', async () => {
+    await unpublish(r, NS, 'main');
+    await waitFor(() => sidecar.store.current().length === 0, { timeoutMs: 3000, message: 'route removed' });
+    const err = await ask().catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
+    // Readiness stays: the sidecar did load tables; an empty namespace is a state to serve (404s) in.
+    expect((await get('/readyz')).status).toBe(200);
+  });
+});

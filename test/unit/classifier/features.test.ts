@@ -1,0 +1,103 @@
+import { describe, expect, test } from '@jest/globals';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { DENSE_NAMES, type DenseName, extractFeatures, gramText } from '../../../core/classifier/features.js';
+import { CONTEXT_SCAN_CHARS, QUERY_HEAD_CHARS, QUERY_TAIL_CHARS, viewConversation } from '../../../core/classifier/text.js';
+
+const user = (content: unknown) => [{ role: 'user', content }];
+const dense = (messages: { role: string; content: unknown }[], name: DenseName): number =>
+  extractFeatures(messages).dense[DENSE_NAMES.indexOf(name)] ?? NaN;
+
+describe('token length', () => {
+  test('short prompts are counted exactly in o200k tokens', () => {
+    const text = 'Explain why the sky is blue, in two sentences.';
+    expect(dense(user(text), 'tokens')).toBeCloseTo(Math.log1p(encode(text).length), 12);
+  });
+
+  test('long prompts are estimated from an exact sample, within 10%', () => {
+    const text = 'The quarterly report shows revenue grew 12% while costs fell; explain the drivers. '.repeat(60);
+    const estimate = Math.expm1(dense(user(text), 'tokens'));
+    const exact = encode(text).length;
+    expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.1);
+  });
+});
+
+describe('task signals', () => {
+  test.each<[string, DenseName]>([
+    ['Write a short poem about the sea.', 'cue_creative'],
+    ['Implement a python function that reverses a string.', 'cue_code'],
+    ['How many apples are left if she eats 3?', 'cue_compute'],
+    ['Explain why the proof fails and justify each step.', 'cue_reasoning'],
+    ['Answer in exactly 3 bullet points and do not use jargon.', 'cue_constraint'],
+    ['Find the derivative of the polynomial.', 'cue_math_term'],
+  ])('%s -> %s', (text, name) => {
+    expect(dense(user(text), name)).toBeGreaterThan(0);
+    expect(dense(user('Hello there, nice weather today.'), name)).toBe(0);
+  });
+
+  test('structure: code fences, list items, math symbols, questions', () => {
+    const msg = user('Fix this:\n```js\nlet a = b + c;\n```\n- first\n- second\n1. third\nWhy? How?');
+    expect(dense(msg, 'code_fence')).toBe(1);
+    expect(dense(msg, 'list_items')).toBeCloseTo(Math.log1p(3), 12);
+    expect(dense(msg, 'math_symbols')).toBeCloseTo(Math.log1p(2), 12);
+    expect(dense(msg, 'questions')).toBeCloseTo(Math.log1p(2), 12);
+    expect(dense(msg, 'code_symbols')).toBeGreaterThan(0);
+  });
+
+  test('grams are case-insensitive and name their words', () => {
+    const a = extractFeatures(user('Python code'));
+    const grams = Array.from(a.grams);
+    expect(grams).toEqual(Array.from(extractFeatures(user('python CODE')).grams));
+    expect(grams.map((_, i) => gramText(a, i))).toEqual(['python', 'code', 'python code']);
+  });
+});
+
+describe('conversations', () => {
+  const chat = [
+    { role: 'system', content: 'You are helpful.' },
+    { role: 'user', content: 'Write a function that sorts a list.' },
+    { role: 'assistant', content: 'def sort(xs): return sorted(xs)' },
+    { role: 'user', content: [{ type: 'text', text: 'Now make it stable.' }, { type: 'image_url', image_url: {} }] },
+  ];
+
+  test('the last user turn is the query; earlier turns are context', () => {
+    const v = viewConversation(chat);
+    expect(v.query).toBe('Now make it stable.');
+    expect(v.context).toContain('def sort(xs)');
+    expect(v.context).not.toContain('You are helpful');
+    expect(v.userTurns).toBe(2);
+    expect(v.hasSystem).toBe(true);
+    expect(dense(chat, 'turns')).toBeCloseTo(Math.log(2), 12);
+    expect(dense(chat, 'context_tokens')).toBeGreaterThan(0);
+  });
+
+  test('context counts at a lower weight than the query', () => {
+    const f = extractFeatures(chat);
+    const weights = new Set(Array.from(f.gramWeight));
+    expect(weights).toEqual(new Set([1, 0.5]));
+    expect(dense(chat, 'cue_code')).toBeGreaterThan(0);
+  });
+
+  test('empty and role-less input still yields finite features', () => {
+    for (const m of [[], [{ role: 'assistant', content: null }], user(42)]) {
+      expect(Array.from(extractFeatures(m).dense).every(Number.isFinite)).toBe(true);
+    }
+  });
+});
+
+describe('bounded work', () => {
+  test('a 1 MB prompt is scanned through a bounded head and tail', () => {
+    const huge = 'word '.repeat(200_000) + 'THE END';
+    const f = extractFeatures(user(huge));
+    expect(f.view.queryChars).toBe(huge.length);
+    expect(f.view.query.length).toBeLessThanOrEqual(QUERY_HEAD_CHARS + QUERY_TAIL_CHARS + 1);
+    expect(f.view.query.endsWith('THE END')).toBe(true);
+    expect(Math.expm1(f.dense[DENSE_NAMES.indexOf('tokens')] ?? 0)).toBeGreaterThan(150_000);
+  });
+
+  test('a conversation of 100,000 messages only looks at the most recent ones', () => {
+    const many = Array.from({ length: 100_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'hi' }));
+    const v = viewConversation(many);
+    expect(v.userTurns).toBeLessThanOrEqual(256);
+    expect(v.context.length).toBeLessThanOrEqual(CONTEXT_SCAN_CHARS);
+  });
+});
