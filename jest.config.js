@@ -1,7 +1,8 @@
 // ESM throughout (client-node 1.x is ESM-only): jest runs under --experimental-vm-modules and
-// ts-jest transpiles each file on its own (type checking is `npm run check`'s job).
+// ts-jest transpiles each file on its own, as tsconfig's isolatedModules allows (type checking is
+// `npm run check`'s job).
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

@@ -82,23 +82,44 @@ function measure(name: string, variants: ChatMessage[][], iterations: number): L
   }
   if (Number.isNaN(sink)) throw new Error('NaN score');
   times.sort();
-  const q = (p: number): number => Number((times[Math.min(iterations - 1, Math.floor(p * iterations))] ?? 0).toFixed(1));
+  const q = (p: number): number =>
+    Number((times[Math.min(iterations - 1, Math.floor(p * iterations))] ?? 0).toFixed(1));
   return { case: name, iterations, p50us: q(0.5), p99us: q(0.99), maxus: q(1) };
 }
 
 const scale = args.quick ? 0.1 : 1;
 const n = (x: number): number => Math.max(100, Math.round(x * scale));
 const latency = [
-  measure('50-token prompt', Array.from({ length: 500 }, () => [{ role: 'user', content: textOf(200) }]), n(50_000)),
-  measure('2,000-token conversation (3 turns)', Array.from({ length: 200 }, () => conversation(2000, 3)), n(20_000)),
-  measure('32,000-token conversation (8 turns)', Array.from({ length: 50 }, () => conversation(32_000, 8)), n(5_000)),
-  measure('1 MB prompt', Array.from({ length: 8 }, () => [{ role: 'user', content: textOf(1_000_000) }]), n(2_000)),
+  measure(
+    '50-token prompt',
+    Array.from({ length: 500 }, () => [{ role: 'user', content: textOf(200) }]),
+    n(50_000),
+  ),
+  measure(
+    '2,000-token conversation (3 turns)',
+    Array.from({ length: 200 }, () => conversation(2000, 3)),
+    n(20_000),
+  ),
+  measure(
+    '32,000-token conversation (8 turns)',
+    Array.from({ length: 50 }, () => conversation(32_000, 8)),
+    n(5_000),
+  ),
+  measure(
+    '1 MB prompt',
+    Array.from({ length: 8 }, () => [{ role: 'user', content: textOf(1_000_000) }]),
+    n(2_000),
+  ),
 ];
 
 console.log(`score() latency (${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version})`);
-console.log(`${'case'.padEnd(38)} ${'iterations'.padStart(10)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'max us'.padStart(8)}`);
+console.log(
+  `${'case'.padEnd(38)} ${'iterations'.padStart(10)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'max us'.padStart(8)}`,
+);
 for (const l of latency) {
-  console.log(`${l.case.padEnd(38)} ${String(l.iterations).padStart(10)} ${l.p50us.toFixed(1).padStart(8)} ${l.p99us.toFixed(1).padStart(8)} ${l.maxus.toFixed(1).padStart(8)}`);
+  console.log(
+    `${l.case.padEnd(38)} ${String(l.iterations).padStart(10)} ${l.p50us.toFixed(1).padStart(8)} ${l.p99us.toFixed(1).padStart(8)} ${l.maxus.toFixed(1).padStart(8)}`,
+  );
 }
 
 // Calibration on a drifting mix: MMLU only, then 80% GSM8K (which the model scores higher on average).
@@ -115,7 +136,10 @@ const shuffled = <T>(xs: T[]): T[] => {
 const phase1 = shuffled(mmlu).slice(0, 3000);
 const mm = shuffled(mmlu);
 const gs = shuffled(gsm8k);
-const phase2 = Array.from({ length: 3000 }, (_, i) => (rand() < 0.8 ? gs[i % gs.length] : mm[i % mm.length]) as RouterEvalRow);
+const phase2 = Array.from(
+  { length: 3000 },
+  (_, i) => (rand() < 0.8 ? gs[i % gs.length] : mm[i % mm.length]) as RouterEvalRow,
+);
 const stream = [...phase1, ...phase2].map((r) => score(r.messages).score);
 
 const calibrator = new ShareCalibrator({ prior: shippedWeights.prior, window: 1000 });
@@ -140,10 +164,16 @@ stream.forEach((s, i) => {
   }
 });
 
-console.log(`\ncalibration: targetShare ${TARGET}, window 1000, blocks of ${BLOCK} prompts (prior threshold ${fixed.toFixed(4)})`);
-console.log(`${'block'.padEnd(6)} ${'mix'.padEnd(10)} ${'calibrated'.padStart(10)} ${'fixed'.padStart(7)} ${'threshold'.padStart(10)}`);
+console.log(
+  `\ncalibration: targetShare ${TARGET}, window 1000, blocks of ${BLOCK} prompts (prior threshold ${fixed.toFixed(4)})`,
+);
+console.log(
+  `${'block'.padEnd(6)} ${'mix'.padEnd(10)} ${'calibrated'.padStart(10)} ${'fixed'.padStart(7)} ${'threshold'.padStart(10)}`,
+);
 for (const b of blocks) {
-  console.log(`${String(b.block).padEnd(6)} ${b.mix.padEnd(10)} ${b.calibratedShare.toFixed(3).padStart(10)} ${b.fixedShare.toFixed(3).padStart(7)} ${b.threshold.toFixed(4).padStart(10)}`);
+  console.log(
+    `${String(b.block).padEnd(6)} ${b.mix.padEnd(10)} ${b.calibratedShare.toFixed(3).padStart(10)} ${b.fixedShare.toFixed(3).padStart(7)} ${b.threshold.toFixed(4).padStart(10)}`,
+  );
 }
 
 const out = path.resolve(here, 'results/classifier.json');
@@ -151,7 +181,12 @@ mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(
   out,
   JSON.stringify(
-    { node: process.version, cpu: os.cpus()[0]?.model, latency, calibration: { targetShare: TARGET, window: 1000, blockSize: BLOCK, priorThreshold: fixed, blocks } },
+    {
+      node: process.version,
+      cpu: os.cpus()[0]?.model,
+      latency,
+      calibration: { targetShare: TARGET, window: 1000, blockSize: BLOCK, priorThreshold: fixed, blocks },
+    },
     null,
     2,
   ) + '\n',

@@ -31,7 +31,7 @@ function backendsOf(table: RoutingTable): Map<string, TableBackend> {
 function backend(table: RoutingTable, name: string): TableBackend {
   const b = backendsOf(table).get(name);
   // validateTable guarantees every reference resolves; reaching this means the table skipped validation.
-  if (!b) throw new RouteError('bad_request', `route ${routeName(table)} names unknown backend '${name}'`, 500);
+  if (!b) throw new Error(`routing table ${routeName(table)} names unknown backend '${name}' (not validated?)`);
   return b;
 }
 
@@ -205,7 +205,7 @@ function pinTier(table: RoutingTable, value: string): Choice {
       400,
     );
   }
-  let tier = /^\d+$/.test(value) ? Number(value) : s.tiers.findIndex((t) => t.backend === value);
+  const tier = /^\d+$/.test(value) ? Number(value) : s.tiers.findIndex((t) => t.backend === value);
   if (tier < 0 || tier >= s.tiers.length) {
     throw new RouteError(
       'bad_request',
@@ -213,7 +213,6 @@ function pinTier(table: RoutingTable, value: string): Choice {
       400,
     );
   }
-  tier = Math.trunc(tier);
   return { chosen: backend(table, s.tiers[tier]!.backend), reason: `pinned by ${TIER_HEADER}: tier ${tier}`, tier };
 }
 

@@ -38,7 +38,8 @@ export interface ListWatchSource<T> {
 }
 
 export interface InformerHandlers<T> {
-  upsert(obj: T): void;
+  /** `fromList`: delivered by a (re)list rather than a watch event; every object is re-delivered then. */
+  upsert(obj: T, fromList: boolean): void;
   delete(obj: T): void;
   /** After each successful list: the cache now mirrors the server. */
   synced?(): void;
@@ -140,7 +141,7 @@ export class Informer<T extends KubeObject> {
       const key = keyOf(obj);
       seen.add(key);
       this.cache.set(key, obj);
-      this.opts.handlers.upsert(obj);
+      this.opts.handlers.upsert(obj, true);
     }
     for (const [key, obj] of this.cache) {
       if (!seen.has(key)) {
@@ -205,7 +206,7 @@ export class Informer<T extends KubeObject> {
           this.opts.handlers.delete(trimmed);
         } else {
           this.cache.set(key, trimmed);
-          this.opts.handlers.upsert(trimmed);
+          this.opts.handlers.upsert(trimmed, false);
         }
       };
       const onDone = (err: unknown): void => {

@@ -7,6 +7,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import { API_GROUP, API_VERSION, PLURAL, type ModelRoute, type ModelRouteStatus } from '../core/api/types.js';
 import { DATA_KEY_BYTES } from '../core/crypto/seal.js';
 import { isConflict, isNotFound, OperatorError, withTimeout } from './errors.js';
+import { makeApi } from './kube-api.js';
 
 export const DATA_KEY_SECRET = 'modelroute-data-key';
 export const DATA_KEY_FIELD = 'key';
@@ -29,8 +30,8 @@ export class KubeClient {
     private readonly component = 'modelroute-operator',
     private readonly instance = 'modelroute-operator',
   ) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = makeApi(kc, CustomObjectsApi, CALL_TIMEOUT_MS);
+    this.core = makeApi(kc, CoreV1Api, CALL_TIMEOUT_MS);
   }
 
   async getRoute(namespace: string, name: string): Promise<ModelRoute | undefined> {

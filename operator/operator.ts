@@ -58,6 +58,8 @@ export class Operator {
   private readonly routeInformers: Informer<ModelRoute>[];
   private readonly secretInformers: Informer<V1Secret>[];
   private readonly secretIndex = new SecretIndex();
+  /** Per route, what of it we act on: generation, deletion, finalizers, annotations. */
+  private readonly seen = new Map<string, string>();
   private readonly elector: LeaderElector | undefined;
   private readonly guard: RedisGuard;
   private leading = false;
@@ -68,7 +70,19 @@ export class Operator {
     this.identity = opts.identity ?? `modelroute-operator-${process.pid}-${randomUUID().slice(0, 8)}`;
     const store = new RedisStore(opts.redis);
     const kube = new KubeClient(opts.kubeConfig, 'modelroute-operator', this.identity);
-    this.reconciler = new Reconciler({ kube, store, log: opts.log, metrics: this.metrics });
+    this.reconciler = new Reconciler({
+      kube,
+      store,
+      log: opts.log,
+      metrics: this.metrics,
+      cached: (ns, name) => {
+        for (const i of this.routeInformers) {
+          const r = i.get(`${ns}/${name}`);
+          if (r) return r;
+        }
+        return undefined;
+      },
+    });
     this.queue = new WorkQueue({
       handler: (key) => this.reconciler.reconcile(key),
       concurrency: opts.concurrency ?? 4,
@@ -86,12 +100,19 @@ export class Operator {
     const namespaces = opts.namespaces?.length ? opts.namespaces : [undefined];
     this.routeInformers = namespaces.map((ns) =>
       this.informer(modelRouteSource(opts.kubeConfig, ns), 'modelroutes', {
-        upsert: (r) => {
+        upsert: (r, fromList) => {
+          const key = keyOf(r);
           this.secretIndex.set(r);
-          this.queue.add(keyOf(r));
+          // Our own status writes come back as watch events; they change nothing we act on. A relist still
+          // delivers every route, so skipping them here never leaves a route unreconciled for long.
+          const sig = signature(r);
+          if (!fromList && this.seen.get(key) === sig) return;
+          this.seen.set(key, sig);
+          this.queue.add(key);
         },
         delete: (r) => {
           this.secretIndex.remove(keyOf(r));
+          this.seen.delete(keyOf(r));
           this.queue.add(keyOf(r));
         },
       }),
@@ -199,7 +220,7 @@ export class Operator {
   private informer<T extends KubeObject>(
     source: ListWatchSource<T>,
     resource: string,
-    handlers: { upsert(o: T): void; delete(o: T): void },
+    handlers: { upsert(o: T, fromList: boolean): void; delete(o: T): void },
     transform?: (o: T) => T,
   ): Informer<T> {
     const opts: InformerOptions<T> = {
@@ -220,4 +241,9 @@ export class Operator {
     };
     return new Informer<T>(opts);
   }
+}
+
+function signature(r: ModelRoute): string {
+  const m = r.metadata;
+  return JSON.stringify([m.generation, m.deletionTimestamp ?? null, m.finalizers ?? [], m.annotations ?? {}]);
 }

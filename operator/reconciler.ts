@@ -28,6 +28,11 @@ export interface ReconcilerDeps {
   store: RedisStore;
   log: Logger;
   metrics?: OperatorMetrics;
+  /**
+   * Reads a route from the informer cache instead of the apiserver. The cache is at least as new as the event that
+   * queued the key; if it is older than the object, the resourceVersion on our writes turns that into a 409 and a retry.
+   */
+  cached?: (namespace: string, name: string) => ModelRoute | undefined;
   now?: () => Date;
 }
 
@@ -43,7 +48,7 @@ export class Reconciler {
 
   async reconcile(key: string): Promise<HandlerResult | void> {
     const [ns = '', name = ''] = key.split('/');
-    let route = await this.deps.kube.getRoute(ns, name);
+    let route = this.deps.cached ? structuredClone(this.deps.cached(ns, name)) : await this.deps.kube.getRoute(ns, name);
     if (!route) {
       // Gone without our finalizer (e.g. it was force-removed): make sure no table is left behind anyway.
       if (await this.deps.store.remove(ns, name)) this.deps.metrics?.tablesDeleted.inc();
@@ -57,17 +62,14 @@ export class Reconciler {
     const outcome = await this.sync(route);
     const now = this.now();
     const generation = route.metadata.generation;
-    const { changed } = await writeStatus(this.deps, route, (latest) => routeStatus(latest, outcome, now, generation));
+    const { changed, status } = await writeStatus(this.deps, route, (latest) => routeStatus(latest, outcome, now, generation));
     if (outcome.kind === 'published' && outcome.wrote) {
       this.deps.metrics?.tablesPublished.inc();
       await this.event(route, 'Normal', 'Published', `Published routing table ${outcome.table.tableVersion}`);
     }
     // Warnings only when the status changed: a resync of a still-broken route does not spam Events.
-    if (changed && outcome.kind !== 'published') {
-      const ready = routeStatus(route, outcome, now, generation).conditions?.find((c) => c.type === 'Ready');
-      const reason = outcome.kind === 'invalid' ? 'Rejected' : 'SecretNotFound';
-      await this.event(route, 'Warning', reason, outcome.kind === 'invalid' ? (routeStatus(route, outcome, now, generation).message ?? '') : (ready?.message ?? ''));
-    }
+    if (changed && outcome.kind === 'invalid') await this.event(route, 'Warning', 'Rejected', status?.message ?? '');
+    if (changed && outcome.kind === 'secretMissing') await this.event(route, 'Warning', 'SecretNotFound', status?.message ?? '');
     if (outcome.kind === 'secretMissing') return { requeueAfterMs: SECRET_RECHECK_MS };
   }
 

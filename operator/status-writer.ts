@@ -12,7 +12,8 @@ const ATTEMPTS = 5;
 
 export interface StatusWriteResult {
   changed: boolean;
-  previous: ModelRouteStatus | undefined;
+  /** The status the route has now (undefined: the route is gone). */
+  status: ModelRouteStatus | undefined;
 }
 
 export async function writeStatus(
@@ -22,12 +23,12 @@ export async function writeStatus(
 ): Promise<StatusWriteResult> {
   let latest: ModelRoute | undefined = route;
   for (let attempt = 1; ; attempt++) {
-    if (!latest) return { changed: false, previous: undefined };
+    if (!latest) return { changed: false, status: undefined };
     const next = compute(latest);
-    if (sameStatus(latest.status, next)) return { changed: false, previous: latest.status };
+    if (sameStatus(latest.status, next)) return { changed: false, status: next };
     try {
       await deps.kube.replaceStatus(latest, next);
-      return { changed: true, previous: latest.status };
+      return { changed: true, status: next };
     } catch (err) {
       if (!(err instanceof OperatorError && err.code === 'ERR_OPERATOR_CONFLICT') || attempt >= ATTEMPTS) throw err;
       const { namespace = 'default', name } = route.metadata;

@@ -35,8 +35,9 @@ const { values: args } = parseArgs({
     'l2-dense': { type: 'string', default: '0.001' },
     'l2-gram': { type: 'string', default: '0.003' },
     'no-grams': { type: 'boolean', default: false },
-    'pooled-intercept': { type: 'boolean', default: false },
+    'fixed-effects': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    drop: { type: 'string', default: '' },
   },
 });
 
@@ -99,7 +100,12 @@ function load(dir: string): Example[] {
       const gramIdx = args['no-grams'] ? new Uint32Array(0) : Uint32Array.from(f.grams, (h) => h & (BUCKETS - 1));
       const gramVal = args['no-grams'] ? new Float64Array(0) : Float64Array.from(f.gramWeight, (w) => w * norm);
       const gain = row.strong.quality - row.weak.quality;
-      const y = args.label === 'weak-fails' ? 1 - row.weak.quality : args.label === 'strong-wins' ? Math.max(0, gain) : (gain + 1) / 2;
+      const y =
+        args.label === 'weak-fails'
+          ? 1 - row.weak.quality
+          : args.label === 'strong-wins'
+            ? Math.max(0, gain)
+            : (gain + 1) / 2;
       const group = set === 'mmlu' ? (row.category ?? set) : set;
       out.push({ row, set, group, raw: Float64Array.from(f.dense), gramIdx, gramVal, y, setIndex });
     }
@@ -135,7 +141,9 @@ function standardiser(train: readonly Example[]): Scaling {
   for (const e of train) {
     for (let j = 0; j < NDENSE; j++) std[j] = (std[j] ?? 0) + (x(e, j) - (mean[j] ?? 0)) ** 2 / train.length;
   }
-  return { lo, hi, mean, std: std.map((v) => Math.sqrt(v)) };
+  // A dropped feature gets std 0: it standardises to 0 everywhere and so keeps weight 0.
+  const dropped = new Set(args.drop.split(',').filter(Boolean));
+  return { lo, hi, mean, std: std.map((v, j) => (dropped.has(DENSE_NAMES[j] ?? '') ? 0 : Math.sqrt(v))) };
 }
 
 function standardise(e: Example, s: Scaling): Float64Array {
@@ -152,17 +160,17 @@ function toRows(examples: readonly Example[], s: Scaling): TrainRow[] {
     gramVal: e.gramVal,
     y: e.y,
     w: 1,
-    group: !args['pooled-intercept'] ? e.setIndex : 0,
+    group: args['fixed-effects'] ? e.setIndex : 0,
   }));
 }
 
 function train(examples: readonly Example[]) {
   const s = standardiser(examples);
-  const groups = !args['pooled-intercept'] ? Math.max(...examples.map((e) => e.setIndex)) + 1 : 1;
+  const groups = args['fixed-effects'] ? Math.max(...examples.map((e) => e.setIndex)) + 1 : 1;
   const model = fitLogistic(toRows(examples, s), NDENSE, { ...fit, groups });
   // With fixed effects each set's intercept is dropped for one shared intercept: their training-weighted mean.
   let bias = 0;
-  for (const e of examples) bias += (model.bias[!args['pooled-intercept'] ? e.setIndex : 0] ?? 0) / examples.length;
+  for (const e of examples) bias += (model.bias[args['fixed-effects'] ? e.setIndex : 0] ?? 0) / examples.length;
   const predict = (e: Example): number => {
     let z = bias;
     const d = standardise(e, s);
@@ -191,7 +199,10 @@ function crossValidate(all: readonly Example[], k: number, seed: number): void {
   subjects.forEach((subj, i) => all.filter((e) => e.group === subj).forEach((e) => foldOf.set(e, i % k)));
   for (const set of [...new Set(all.map((e) => e.set))].sort()) {
     if (set === 'mmlu') continue;
-    shuffle(all.filter((e) => e.set === set), rand).forEach((e, i) => foldOf.set(e, i % k));
+    shuffle(
+      all.filter((e) => e.set === set),
+      rand,
+    ).forEach((e, i) => foldOf.set(e, i % k));
   }
   const oof = new Map<Example, number>();
   console.log(`\ncross-validation: ${k} folds, whole MMLU subjects held out, other sets split at random`);
@@ -208,9 +219,21 @@ function crossValidate(all: readonly Example[], k: number, seed: number): void {
   console.log('pooled out-of-fold:');
   for (const set of [...new Set(all.map((e) => e.set))].sort()) {
     const xs = all.filter((e) => e.set === set);
-    console.log(line(`  ${set}`, xs, xs.map((e) => oof.get(e) ?? 0)));
+    console.log(
+      line(
+        `  ${set}`,
+        xs,
+        xs.map((e) => oof.get(e) ?? 0),
+      ),
+    );
   }
-  console.log(line('  all', all, all.map((e) => oof.get(e) ?? 0)));
+  console.log(
+    line(
+      '  all',
+      all,
+      all.map((e) => oof.get(e) ?? 0),
+    ),
+  );
 }
 
 function transfer(all: readonly Example[]): void {
@@ -299,7 +322,9 @@ function main(): void {
     },
   };
   const json = JSON.stringify(weights) + '\n';
-  console.log(`\n${index.length} non-zero gram weights, ${(json.length / 1024).toFixed(0)} KiB, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `\n${index.length} non-zero gram weights, ${(json.length / 1024).toFixed(0)} KiB, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   if (!args['no-write']) {
     writeFileSync(args.out, json);
     console.log(`wrote ${path.relative(process.cwd(), args.out)}`);

@@ -19,7 +19,9 @@ export function createAdminServer(store: TableStore, metrics: Metrics, beforeScr
       case '/healthz':
         return json(200, { status: 'ok' });
       case '/readyz':
-        return store.ready() ? json(200, { status: 'ready', tables: store.current().length }) : json(503, { status: 'not ready: no routing table loaded yet' });
+        return store.ready()
+          ? json(200, { status: 'ready', tables: store.current().length })
+          : json(503, { status: 'not ready: no routing table loaded yet' });
       case '/metrics':
         beforeScrape();
         metrics.registry.metrics().then(
@@ -42,6 +44,11 @@ export function createAdminServer(store: TableStore, metrics: Metrics, beforeScr
 export function redact(t: RoutingTable): unknown {
   return {
     ...t,
-    backends: t.backends.map(({ auth, ...b }) => ({ ...b, ...(auth && { auth: { header: auth.header, ...(auth.ref && { ref: auth.ref }), sealed: auth.sealed !== undefined } }) })),
+    backends: t.backends.map(({ auth, ...b }) => ({
+      ...b,
+      ...(auth && {
+        auth: { header: auth.header, ...(auth.ref && { ref: auth.ref }), sealed: auth.sealed !== undefined },
+      }),
+    })),
   };
 }

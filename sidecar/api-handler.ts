@@ -32,14 +32,22 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
   return (req, res) => {
     const startedAt = performance.now();
     handle(o, req, res, startedAt).catch((err: unknown) => {
-      const e = err instanceof SidecarError ? err : new SidecarError(500, 'internal_error', `sidecar error: ${(err as Error).message}`);
+      const e =
+        err instanceof SidecarError
+          ? err
+          : new SidecarError(500, 'internal_error', `sidecar error: ${(err as Error).message}`);
       o.onRefused?.(e.status, e.code);
       sendError(res, e);
     });
   };
 }
 
-async function handle(o: ApiHandlerOptions, req: IncomingMessage, res: ServerResponse, startedAt: number): Promise<void> {
+async function handle(
+  o: ApiHandlerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  startedAt: number,
+): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -47,11 +55,21 @@ async function handle(o: ApiHandlerOptions, req: IncomingMessage, res: ServerRes
   if (endpoint === undefined) {
     if (path === '/v1/models' && req.method === 'GET') return listModels(o.store.current(), res);
     req.resume();
-    throw new SidecarError(404, 'unknown_endpoint', `${req.method} ${path} is not served; try POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses or GET /v1/models`);
+    throw new SidecarError(
+      404,
+      'unknown_endpoint',
+      `${req.method} ${path} is not served; try POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses or GET /v1/models`,
+    );
   }
   if (req.method !== 'POST') {
     req.resume();
-    throw new SidecarError(405, 'method_not_allowed', `${path} takes POST, not ${req.method}`, 'invalid_request_error', { allow: 'POST' });
+    throw new SidecarError(
+      405,
+      'method_not_allowed',
+      `${path} takes POST, not ${req.method}`,
+      'invalid_request_error',
+      { allow: 'POST' },
+    );
   }
   const raw = await readBody(req, o.bodyLimit);
   const headers = req.headers;
@@ -61,12 +79,18 @@ async function handle(o: ApiHandlerOptions, req: IncomingMessage, res: ServerRes
   });
   const tables = o.store.current();
   if (tables.length === 0 && !o.store.ready()) {
-    throw new SidecarError(503, 'not_ready', 'the sidecar has not loaded any routing table yet', 'api_error', { 'retry-after': '1' });
+    throw new SidecarError(503, 'not_ready', 'the sidecar has not loaded any routing table yet', 'api_error', {
+      'retry-after': '1',
+    });
   }
   const table = selectRoute(tables, parsed.facts);
   if (!table) {
     const served = servedModels(tables);
-    throw new SidecarError(404, 'model_not_found', `model '${parsed.facts.model}' is not served here; served: ${served.length > 0 ? served.join(', ') : '(none)'}`);
+    throw new SidecarError(
+      404,
+      'model_not_found',
+      `model '${parsed.facts.model}' is not served here; served: ${served.length > 0 ? served.join(', ') : '(none)'}`,
+    );
   }
   let decision;
   try {

@@ -53,6 +53,11 @@ export class BudgetSpend {
   private keyOf(table: RoutingTable): string | undefined {
     const b = table.budget;
     if (!b) return undefined;
-    return keys.spend(this.namespace, table.route.name, b.period, budgetBucket(b.period, (this.opts.now ?? Date.now)()).start);
+    return keys.spend(
+      this.namespace,
+      table.route.name,
+      b.period,
+      budgetBucket(b.period, (this.opts.now ?? Date.now)()).start,
+    );
   }
 }

@@ -48,11 +48,13 @@ export class Credentials {
     let secret: string | undefined;
     try {
       if (auth.sealed) {
-        if (!this.opts.dataKey) return { error: 'credential is sealed but this sidecar has no data key (MODELROUTE_DATA_KEY)' };
+        if (!this.opts.dataKey)
+          return { error: 'credential is sealed but this sidecar has no data key (MODELROUTE_DATA_KEY)' };
         secret = openCredential(auth.sealed, this.opts.dataKey);
       } else if (auth.ref) {
         secret = this.opts.resolve?.(auth.ref, b, table);
-        if (secret === undefined) return { error: `credential ${auth.ref.name}/${auth.ref.key} is not sealed and no resolver knows it` };
+        if (secret === undefined)
+          return { error: `credential ${auth.ref.name}/${auth.ref.key} is not sealed and no resolver knows it` };
       }
     } catch (err) {
       return { error: (err as Error).message };

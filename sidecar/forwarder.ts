@@ -51,7 +51,18 @@ interface Failure {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
 
 export function explainHeaders(d: Decision, b: TableBackend): Record<string, string> {
   const h: Record<string, string> = {
@@ -75,7 +86,11 @@ export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
     const key = `${d.table.route.namespace}/${d.table.route.name}/${b.name}`;
     const auth = deps.credentials.get(d.table, b);
     if (auth && 'error' in auth) {
-      last = { kind: 'connect-error', backend: b, error: new SidecarError(502, 'credential_unavailable', `backend ${b.name}: ${auth.error}`) };
+      last = {
+        kind: 'connect-error',
+        backend: b,
+        error: new SidecarError(502, 'credential_unavailable', `backend ${b.name}: ${auth.error}`),
+      };
       deps.onFallback(d, b, 'credential');
       continue;
     }
@@ -109,18 +124,32 @@ export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
     }
   }
   if (last) return deliverFailure(deps, call, last);
-  const wait = Math.max(...d.attempts.map((b) => deps.breakers.retryInMs(`${d.table.route.namespace}/${d.table.route.name}/${b.name}`)));
+  const wait = Math.max(
+    ...d.attempts.map((b) => deps.breakers.retryInMs(`${d.table.route.namespace}/${d.table.route.name}/${b.name}`)),
+  );
   deps.onAnswered(d, '-', 503);
   sendError(
     res,
-    new SidecarError(503, 'circuit_open', `every backend of route ${d.table.route.name} is failing (${skipped} skipped by open circuits)`, 'api_error', {
-      'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
-    }),
+    new SidecarError(
+      503,
+      'circuit_open',
+      `every backend of route ${d.table.route.name} is failing (${skipped} skipped by open circuits)`,
+      'api_error',
+      {
+        'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+      },
+    ),
   );
 }
 
 /** One try against one backend; undefined when an answer (of any kind) reached the client. */
-async function attempt(deps: ForwarderDeps, call: Call, b: TableBackend, body: string, auth: Record<string, string>): Promise<Failure | undefined> {
+async function attempt(
+  deps: ForwarderDeps,
+  call: Call,
+  b: TableBackend,
+  body: string,
+  auth: Record<string, string>,
+): Promise<Failure | undefined> {
   const { parsed, decision: d } = call;
   const target = targetOf(b, parsed.endpoint);
   const ac = new AbortController();
@@ -139,7 +168,11 @@ async function attempt(deps: ForwarderDeps, call: Call, b: TableBackend, body: s
       r = await deps.pools.get(target.origin, b.timeouts.connectMs).request({
         path: target.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: parsed.stream ? 'text/event-stream' : 'application/json', ...auth },
+        headers: {
+          'content-type': 'application/json',
+          accept: parsed.stream ? 'text/event-stream' : 'application/json',
+          ...auth,
+        },
         body,
         signal: ac.signal,
         headersTimeout: b.timeouts.firstByteMs,
@@ -152,7 +185,11 @@ async function attempt(deps: ForwarderDeps, call: Call, b: TableBackend, body: s
     deps.onUpstreamLatency(d, b, upstreamWait / 1000);
     const status = r.statusCode;
     if (status === 429 || status >= 500) {
-      const answer = { status, headers: pick(r.headers), body: await readCapped(r.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0)) };
+      const answer = {
+        status,
+        headers: pick(r.headers),
+        body: await readCapped(r.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0)),
+      };
       return { kind: status === 429 ? '429' : '5xx', backend: b, answer };
     }
     const type = header(r.headers, 'content-type') ?? '';
@@ -172,19 +209,42 @@ async function attempt(deps: ForwarderDeps, call: Call, b: TableBackend, body: s
       try {
         json = JSON.parse(buf.toString('utf8'));
       } catch {
-        return { kind: '5xx', backend: b, error: new SidecarError(502, 'upstream_invalid_json', `backend ${b.name} answered ${status} with a body that is not JSON`) };
+        return {
+          kind: '5xx',
+          backend: b,
+          error: new SidecarError(
+            502,
+            'upstream_invalid_json',
+            `backend ${b.name} answered ${status} with a body that is not JSON`,
+          ),
+        };
       }
       const e = (json as { error?: { message?: unknown } } | null)?.error;
       if (e && typeof e === 'object') {
         const message = typeof e.message === 'string' ? e.message : 'unknown error';
-        return { kind: '5xx', backend: b, error: new SidecarError(502, 'upstream_error_body', `backend ${b.name} answered ${status} with an error: ${message}`) };
+        return {
+          kind: '5xx',
+          backend: b,
+          error: new SidecarError(
+            502,
+            'upstream_error_body',
+            `backend ${b.name} answered ${status} with an error: ${message}`,
+          ),
+        };
       }
     }
     deps.onOverhead((sentAt - call.startedAt + performance.now() - bodyDoneAt) / 1000);
-    call.res.writeHead(status, { 'content-type': type || 'application/json', 'content-length': buf.length, ...explainHeaders(d, b) });
+    call.res.writeHead(status, {
+      'content-type': type || 'application/json',
+      'content-length': buf.length,
+      ...explainHeaders(d, b),
+    });
     call.res.end(buf);
     deps.onAnswered(d, b.name, status);
-    if (status < 300) void settleUsage(deps, call, b, usageFrom((json as { usage?: unknown } | undefined)?.usage), () => outputTextOf(parsed.endpoint, json));
+    if (status < 300)
+      void settleUsage(deps, call, b, usageFrom((json as { usage?: unknown } | undefined)?.usage), () =>
+        outputTextOf(parsed.endpoint, json),
+      );
     return undefined;
   } finally {
     clearTimeout(timer);
@@ -192,10 +252,21 @@ async function attempt(deps: ForwarderDeps, call: Call, b: TableBackend, body: s
   }
 }
 
-async function stream(deps: ForwarderDeps, call: Call, b: TableBackend, r: Dispatcher.ResponseData, sentAt: number): Promise<void> {
+async function stream(
+  deps: ForwarderDeps,
+  call: Call,
+  b: TableBackend,
+  r: Dispatcher.ResponseData,
+  sentAt: number,
+): Promise<void> {
   const { res, parsed, decision: d } = call;
   const tap = new SseUsageTap(parsed.endpoint, !parsed.clientWantsStreamUsage);
-  res.writeHead(r.statusCode, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...explainHeaders(d, b) });
+  res.writeHead(r.statusCode, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    ...explainHeaders(d, b),
+  });
   res.flushHeaders();
   deps.onOverhead((sentAt - call.startedAt) / 1000);
   deps.onAnswered(d, b.name, r.statusCode);
@@ -218,7 +289,13 @@ async function stream(deps: ForwarderDeps, call: Call, b: TableBackend, r: Dispa
   await settleUsage(deps, call, b, tap.usage, () => tap.outputText());
 }
 
-async function settleUsage(deps: ForwarderDeps, call: Call, b: TableBackend, usage: { input: number; output: number } | undefined, outputText: () => string): Promise<void> {
+async function settleUsage(
+  deps: ForwarderDeps,
+  call: Call,
+  b: TableBackend,
+  usage: { input: number; output: number } | undefined,
+  outputText: () => string,
+): Promise<void> {
   try {
     if (usage) return deps.onUsage(call.decision, b, { ...usage, source: 'upstream' });
     const [input, output] = await Promise.all([
@@ -234,7 +311,12 @@ async function settleUsage(deps: ForwarderDeps, call: Call, b: TableBackend, usa
 function deliverFailure(deps: ForwarderDeps, call: Call, f: Failure): void {
   const d = call.decision;
   if (f.answer) {
-    call.res.writeHead(f.answer.status, { 'content-type': 'application/json', ...f.answer.headers, 'content-length': f.answer.body.length, ...explainHeaders(d, f.backend) });
+    call.res.writeHead(f.answer.status, {
+      'content-type': 'application/json',
+      ...f.answer.headers,
+      'content-length': f.answer.body.length,
+      ...explainHeaders(d, f.backend),
+    });
     call.res.end(f.answer.body);
     deps.onAnswered(d, f.backend.name, f.answer.status);
     return;
@@ -244,7 +326,11 @@ function deliverFailure(deps: ForwarderDeps, call: Call, f: Failure): void {
       ? f.error
       : f.kind === 'timeout'
         ? new SidecarError(504, 'upstream_timeout', `backend ${f.backend.name} timed out: ${f.error?.message ?? ''}`)
-        : new SidecarError(502, 'upstream_unreachable', `backend ${f.backend.name} unreachable: ${f.error?.message ?? ''}`);
+        : new SidecarError(
+            502,
+            'upstream_unreachable',
+            `backend ${f.backend.name} unreachable: ${f.error?.message ?? ''}`,
+          );
   deps.onAnswered(d, f.backend.name, err.status);
   sendError(call.res, err, explainHeaders(d, f.backend));
 }

@@ -63,8 +63,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['route'] as const,
       registers,
     }),
-    usagePending: new Gauge({ name: 'modelroute_sidecar_usage_pending_counters', help: 'Usage counters not yet flushed to Redis.', registers }),
-    usageFlushFailures: new Counter({ name: 'modelroute_sidecar_usage_flush_failures_total', help: 'Failed usage flushes (retried).', registers }),
+    usagePending: new Gauge({
+      name: 'modelroute_sidecar_usage_pending_counters',
+      help: 'Usage counters not yet flushed to Redis.',
+      registers,
+    }),
+    usageFlushFailures: new Counter({
+      name: 'modelroute_sidecar_usage_flush_failures_total',
+      help: 'Failed usage flushes (retried).',
+      registers,
+    }),
   };
 }
 

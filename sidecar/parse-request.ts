@@ -19,27 +19,38 @@ export interface ParsedRequest {
 
 const bad = (code: string, message: string) => new SidecarError(400, code, message);
 
-export function parseRequest(endpoint: Endpoint, raw: Buffer, header: (name: string) => string | undefined): ParsedRequest {
+export function parseRequest(
+  endpoint: Endpoint,
+  raw: Buffer,
+  header: (name: string) => string | undefined,
+): ParsedRequest {
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch (err) {
     throw bad('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('invalid_body', 'request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw bad('invalid_body', 'request body must be a JSON object');
   const b = body as Record<string, unknown>;
   if (typeof b.model !== 'string' || b.model === '') throw bad('invalid_model', "'model' must be a non-empty string");
   if (b.stream !== undefined && typeof b.stream !== 'boolean') throw bad('invalid_type', "'stream' must be a boolean");
   const stream = b.stream === true && endpoint !== 'embeddings';
   const so = b.stream_options;
-  if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) throw bad('invalid_type', "'stream_options' must be an object");
+  if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so)))
+    throw bad('invalid_type', "'stream_options' must be an object");
   const maxOut = b.max_completion_tokens ?? b.max_tokens ?? b.max_output_tokens;
-  if (maxOut !== undefined && maxOut !== null && (typeof maxOut !== 'number' || !Number.isInteger(maxOut) || maxOut < 0)) {
+  if (
+    maxOut !== undefined &&
+    maxOut !== null &&
+    (typeof maxOut !== 'number' || !Number.isInteger(maxOut) || maxOut < 0)
+  ) {
     throw bad('invalid_type', "'max_tokens' must be a non-negative integer");
   }
   const messages = messagesOf(endpoint, b);
   const tools = b.tools;
-  if (tools !== undefined && tools !== null && !Array.isArray(tools)) throw bad('invalid_type', "'tools' must be an array");
+  if (tools !== undefined && tools !== null && !Array.isArray(tools))
+    throw bad('invalid_type', "'tools' must be an array");
   return {
     endpoint,
     body: b,
@@ -77,7 +88,10 @@ function messagesOf(endpoint: Endpoint, b: Record<string, unknown>): RequestFact
       return [{ role: 'user', content: promptOf(b.input, 'input') }];
     case 'responses': {
       const input = b.input;
-      if (Array.isArray(input)) return input.filter((x): x is { role: string; content: unknown } => typeof x === 'object' && x !== null && 'role' in x);
+      if (Array.isArray(input))
+        return input.filter(
+          (x): x is { role: string; content: unknown } => typeof x === 'object' && x !== null && 'role' in x,
+        );
       return [{ role: 'user', content: promptOf(input, 'input') }];
     }
   }

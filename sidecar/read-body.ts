@@ -44,7 +44,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge(limit: number): SidecarError {
-  return new SidecarError(413, 'body_too_large', `request body exceeds the limit of ${limit} bytes`, 'invalid_request_error', {
-    connection: 'close',
-  });
+  return new SidecarError(
+    413,
+    'body_too_large',
+    `request body exceeds the limit of ${limit} bytes`,
+    'invalid_request_error',
+    {
+      connection: 'close',
+    },
+  );
 }

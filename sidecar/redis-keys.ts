@@ -11,7 +11,8 @@ export const keys = {
   events: (ns: string) => `mr:{${ns}}:events`,
   usage: (ns: string) => `mr:{${ns}}:usage`,
   batch: (ns: string, id: string) => `mr:{${ns}}:batch:${id}`,
-  spend: (ns: string, route: string, period: BudgetPeriod, bucketStart: string) => `mr:{${ns}}:spend:${route}:${period}:${bucketStart}`,
+  spend: (ns: string, route: string, period: BudgetPeriod, bucketStart: string) =>
+    `mr:{${ns}}:spend:${route}:${period}:${bucketStart}`,
 };
 
 /** Start of the UTC budget period containing `at`, and the period's length (for the key's expiry). */
@@ -19,10 +20,19 @@ export function budgetBucket(period: BudgetPeriod, at: number): { start: string;
   const d = new Date(at);
   switch (period) {
     case 'hour':
-      return { start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours())).toISOString(), periodSeconds: 3600 };
+      return {
+        start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours())).toISOString(),
+        periodSeconds: 3600,
+      };
     case 'day':
-      return { start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())).toISOString(), periodSeconds: 86_400 };
+      return {
+        start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())).toISOString(),
+        periodSeconds: 86_400,
+      };
     case 'month':
-      return { start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString(), periodSeconds: 31 * 86_400 };
+      return {
+        start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString(),
+        periodSeconds: 31 * 86_400,
+      };
   }
 }

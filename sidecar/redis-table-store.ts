@@ -81,7 +81,9 @@ export class RedisTableStore implements TableStore {
     return this.enqueue(async () => {
       const index = await this.o.redis.hgetall(keys.index(this.o.namespace));
       let changed = false;
-      const stale = Object.entries(index).filter(([route, v]) => this.tables.get(route)?.tableVersion !== v && this.refused.get(route) !== v);
+      const stale = Object.entries(index).filter(
+        ([route, v]) => this.tables.get(route)?.tableVersion !== v && this.refused.get(route) !== v,
+      );
       if (stale.length > 0) {
         const raws = await this.o.redis.mget(...stale.map(([route]) => keys.table(this.o.namespace, route)));
         stale.forEach(([route], i) => (changed = this.consider(route, raws[i] ?? null) || changed));
@@ -108,9 +110,11 @@ export class RedisTableStore implements TableStore {
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(() => (this.closed ? undefined : job())).catch(() => {
-      // Redis away: the next check retries; the tables in use stay.
-    });
+    const run = this.queue
+      .then(() => (this.closed ? undefined : job()))
+      .catch(() => {
+        // Redis away: the next check retries; the tables in use stay.
+      });
     this.queue = run;
     return run;
   }
@@ -122,14 +126,18 @@ export class RedisTableStore implements TableStore {
     try {
       table = validateTable(JSON.parse(raw));
       if (table.route.namespace !== this.o.namespace || table.route.name !== route) {
-        throw new Error(`holds route ${table.route.namespace}/${table.route.name}, expected ${this.o.namespace}/${route}`);
+        throw new Error(
+          `holds route ${table.route.namespace}/${table.route.name}, expected ${this.o.namespace}/${route}`,
+        );
       }
     } catch (err) {
       const version = versionHint(raw);
       if (this.refused.get(route) !== version) {
         this.refused.set(route, version);
         const reason = (err as Error).message;
-        this.log(`table ${this.o.namespace}/${route} refused, keeping ${this.tables.get(route)?.tableVersion ?? 'none'}: ${reason}`);
+        this.log(
+          `table ${this.o.namespace}/${route} refused, keeping ${this.tables.get(route)?.tableVersion ?? 'none'}: ${reason}`,
+        );
         this.o.hooks?.rejected?.(route, reason);
       }
       return false;
@@ -141,7 +149,8 @@ export class RedisTableStore implements TableStore {
   }
 
   private accept(table: RoutingTable): void {
-    for (const p of this.o.hooks?.prepare?.(table) ?? []) this.log(`table ${table.route.name}@${table.tableVersion}: ${p}`);
+    for (const p of this.o.hooks?.prepare?.(table) ?? [])
+      this.log(`table ${table.route.name}@${table.tableVersion}: ${p}`);
     this.tables.set(table.route.name, Object.freeze(table));
   }
 
@@ -157,7 +166,9 @@ export class RedisTableStore implements TableStore {
     const file = this.o.stateFile;
     if (save && file) {
       const snap = this.snapshot;
-      this.saving = this.saving.then(() => saveState(file, this.o.namespace, snap)).catch((err: unknown) => this.log(`state file ${file} not saved: ${(err as Error).message}`));
+      this.saving = this.saving
+        .then(() => saveState(file, this.o.namespace, snap))
+        .catch((err: unknown) => this.log(`state file ${file} not saved: ${(err as Error).message}`));
     }
   }
 

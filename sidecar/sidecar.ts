@@ -66,7 +66,10 @@ export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const log = o.log ?? ((m: string) => console.error(`modelroute-sidecar: ${m}`));
   const metrics = createMetrics({ defaultMetrics: o.admin !== undefined && o.admin !== false });
-  const credentials = new Credentials({ ...(o.dataKey && { dataKey: o.dataKey }), ...(o.resolveCredential && { resolve: o.resolveCredential }) });
+  const credentials = new Credentials({
+    ...(o.dataKey && { dataKey: o.dataKey }),
+    ...(o.resolveCredential && { resolve: o.resolveCredential }),
+  });
   const breakers = new CircuitBreakers(o.breaker);
   const pools = new UpstreamPools();
   const hooks: TableStoreHooks = {
@@ -84,9 +87,21 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     if (!o.redisURL) throw new Error('startSidecar: redisURL or createStore is required');
     redis = connect(o.redisURL, log);
     subscriber = connect(o.redisURL, log);
-    store = new RedisTableStore({ redis, subscriber, namespace: o.namespace, ...(o.stateFile && { stateFile: o.stateFile }), ...(o.checkIntervalMs && { checkIntervalMs: o.checkIntervalMs }), hooks });
+    store = new RedisTableStore({
+      redis,
+      subscriber,
+      namespace: o.namespace,
+      ...(o.stateFile && { stateFile: o.stateFile }),
+      ...(o.checkIntervalMs && { checkIntervalMs: o.checkIntervalMs }),
+      hooks,
+    });
   }
-  const usage = redis ? new UsageRecorder(redis, o.namespace, { ...(o.flushMs && { flushMs: o.flushMs }), onError: () => metrics.usageFlushFailures.inc() }) : undefined;
+  const usage = redis
+    ? new UsageRecorder(redis, o.namespace, {
+        ...(o.flushMs && { flushMs: o.flushMs }),
+        onError: () => metrics.usageFlushFailures.inc(),
+      })
+    : undefined;
   const budget = redis ? new BudgetSpend(redis, o.namespace, () => store.current(), usage) : undefined;
 
   const ctx: DecideContext = {
@@ -100,7 +115,9 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     credentials,
     onUsage(d, b, tokens) {
       const route = d.table.route.name;
-      const cost = usage ? usage.record({ table: d.table, backend: b, input: tokens.input, output: tokens.output }) : UsageRecorder.costMicroUSD(b, tokens.input, tokens.output);
+      const cost = usage
+        ? usage.record({ table: d.table, backend: b, input: tokens.input, output: tokens.output })
+        : UsageRecorder.costMicroUSD(b, tokens.input, tokens.output);
       metrics.tokens.labels(route, b.name, 'input').inc(tokens.input);
       metrics.tokens.labels(route, b.name, 'output').inc(tokens.output);
       metrics.cost.labels(route, b.name).inc(cost / 1e6);
@@ -131,7 +148,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   let adminUrl: string | undefined;
   if (o.admin !== false) {
     admin = createAdminServer(store, metrics, () => {
-      for (const key of breakers.entries()) metrics.circuitState.labels(key).set({ closed: 0, open: 1, 'half-open': 2 }[breakers.state(key)]);
+      for (const key of breakers.entries())
+        metrics.circuitState.labels(key).set({ closed: 0, open: 1, 'half-open': 2 }[breakers.state(key)]);
       metrics.usagePending.set(usage?.pendingFields() ?? 0);
     });
     adminUrl = `http://${await listenOn(admin, o.admin ?? { host: '127.0.0.1', port: 15501 })}`;

@@ -27,7 +27,8 @@ export async function loadState(path: string, namespace: string, log: (m: string
   try {
     raw = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`state file ${path} unreadable: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      log(`state file ${path} unreadable: ${(err as Error).message}`);
     return [];
   }
   let content: StateFileContent;

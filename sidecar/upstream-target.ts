@@ -38,7 +38,10 @@ function build(b: TableBackend, endpoint: Endpoint): Target {
   const base = u.pathname.replace(/\/+$/, '');
   if (b.provider === 'azure-openai') {
     const query = b.apiVersion ? `?api-version=${encodeURIComponent(b.apiVersion)}` : '';
-    return { origin: u.origin, path: `${base}/openai/deployments/${encodeURIComponent(b.model)}${PATHS[endpoint]}${query}` };
+    return {
+      origin: u.origin,
+      path: `${base}/openai/deployments/${encodeURIComponent(b.model)}${PATHS[endpoint]}${query}`,
+    };
   }
   return { origin: u.origin, path: `${base}${PATHS[endpoint]}` };
 }

@@ -124,7 +124,14 @@ export class UsageRecorder {
         args.push(s.amount, s.ttl);
       }
       try {
-        await this.redis.eval(APPLY_BATCH, 2 + spendKeys.length, keys.batch(this.namespace, b.id), keys.usage(this.namespace), ...spendKeys, ...args);
+        await this.redis.eval(
+          APPLY_BATCH,
+          2 + spendKeys.length,
+          keys.batch(this.namespace, b.id),
+          keys.usage(this.namespace),
+          ...spendKeys,
+          ...args,
+        );
         this.inflight = undefined;
       } catch (err) {
         this.failures++;

@@ -39,7 +39,8 @@ export function validateText(file: string, text: string): FileVerdict {
   const problems: string[] = [];
   const valid: string[] = [];
   let routes = 0;
-  const docs = parseAllDocuments(text, { prettyErrors: false });
+  // YAML 1.1, as kubectl reads it, so both see the same object (a bare `on:` key is `true` to both).
+  const docs = parseAllDocuments(text, { prettyErrors: false, version: '1.1' });
   // parseAllDocuments returns an EmptyStream (not an array) for empty input.
   for (const [i, doc] of (Array.isArray(docs) ? docs : []).entries()) {
     if (doc.errors.length > 0) {

@@ -210,7 +210,7 @@ const fallback = obj(
     backend: backendName('Backend whose failures trigger this fallback.'),
     to: list('Backends to try next, in order.', backendName('Backend name.'), LIMITS.fallbackTargets, { minItems: 1 }),
     on: list(
-      'Failures that trigger the fallback. Default: all of them.',
+      'Failures that trigger the fallback (connect-error, timeout, 429, 5xx). Default: all of them. Quote the key in YAML ("on":): kubectl reads a bare on: as true.',
       str('A failure kind.', 16, { enum: ['connect-error', 'timeout', '429', '5xx'] }),
       4,
       { minItems: 1 },

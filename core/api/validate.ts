@@ -89,7 +89,7 @@ function walk(v: unknown, s: SchemaNode, path: string, out: FieldProblem[]): voi
     }
     for (const [k, child] of Object.entries(o)) {
       const childSchema = s.properties?.[k];
-      if (!childSchema) out.push({ field: `${path}.${k}`, message: `unknown field "${path}.${k}"` });
+      if (!childSchema) out.push({ field: `${path}.${k}`, message: `unknown field "${path}.${k}"${hintFor(k, s)}` });
       else if (child !== undefined && child !== null) walk(child, childSchema, `${path}.${k}`, out);
     }
   }
@@ -98,4 +98,13 @@ function walk(v: unknown, s: SchemaNode, path: string, out: FieldProblem[]): voi
     if (!twin) throw new Error(`no JavaScript twin for CEL rule '${rule.message}'`);
     if (!twin(v)) out.push({ field: path, message: rule.message });
   }
+}
+
+/** kubectl reads YAML 1.1, where a bare `on`, `yes`, `no`... key is a boolean; say so instead of leaving a riddle. */
+function hintFor(key: string, parent: SchemaNode): string {
+  if (key !== 'true' && key !== 'false') return '';
+  const meant = Object.keys(parent.properties ?? {}).filter((p) => /^(on|off|yes|no|y|n)$/i.test(p));
+  return meant.length > 0
+    ? ` (YAML 1.1, which kubectl uses, reads a bare ${meant[0]}: as ${key}: write "${meant[0]}":)`
+    : '';
 }

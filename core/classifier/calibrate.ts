@@ -31,7 +31,8 @@ export class ShareCalibrator {
     this.window = o.window ?? 4096;
     this.bins = o.bins ?? 4096;
     if (!Number.isInteger(this.window) || this.window < 1) throw new RangeError('window must be a positive integer');
-    if (!Number.isInteger(this.bins) || this.bins < 2 || this.bins > 65536) throw new RangeError('bins must be 2..65536');
+    if (!Number.isInteger(this.bins) || this.bins < 2 || this.bins > 65536)
+      throw new RangeError('bins must be 2..65536');
     if (o.prior.length < 2) throw new RangeError('prior needs at least two quantiles');
     this.ring = new Uint16Array(this.window);
     this.tree = new Int32Array(this.bins + 1);

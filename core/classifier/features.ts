@@ -14,27 +14,21 @@ export const CONTEXT_WEIGHT = 0.5;
 const MAX_GRAMS = 8192;
 
 /**
- * Named dense features. Deliberately absent: answer-format signals (multiple-choice options, line counts).
- * In the dev data they only tell MMLU from GSM8K, so a model learns "no options = math word problem =
- * needs the strong model" and then sends every chat prompt to the strong model.
+ * Named dense features: length, structure, notation and task cues. Deliberately absent: answer-format and
+ * style signals (multiple-choice options, line and sentence counts, word length, capitals, digit share). In the dev data
+ * they mostly tell MMLU from GSM8K, so a model learns "no options, short words = math word problem = needs
+ * the strong model" and misroutes chat, whose style matches neither (measured: greetings scored 0.97).
  */
 const BASE_NAMES = [
   'tokens',
   'context_tokens',
   'turns',
-  'digit_share',
   'numbers',
   'math_symbols',
   'latex',
   'code_symbols',
   'code_fence',
   'list_items',
-  'questions',
-  'sentences',
-  'avg_word_len',
-  'long_word_share',
-  'upper_share',
-  'non_ascii_share',
 ] as const;
 export type DenseName = (typeof BASE_NAMES)[number] | `cue_${(typeof CUE_CLASSES)[number]}`;
 export const DENSE_NAMES: readonly DenseName[] = [...BASE_NAMES, ...CUE_CLASSES.map((c) => `cue_${c}` as const)];
@@ -66,7 +60,6 @@ const endBuf = new Int32Array(MAX_GRAMS);
 const inQueryBuf = new Uint8Array(MAX_GRAMS);
 
 interface Counts {
-  chars: number;
   digits: number;
   numbers: number;
   math: number;
@@ -74,13 +67,7 @@ interface Counts {
   code: number;
   backticks: number;
   listItems: number;
-  questions: number;
-  sentences: number;
   words: number;
-  wordChars: number;
-  longWords: number;
-  letters: number;
-  upper: number;
   nonAscii: number;
   punct: number;
   newlines: number;
@@ -90,8 +77,20 @@ interface Counts {
 
 function isMathSymbol(c: number): boolean {
   return (
-    c === 43 || c === 45 || c === 42 || c === 47 || c === 61 || c === 94 || c === 60 || c === 62 || c === 37 ||
-    c === 215 || c === 247 || c === 177 || c === 960 || (c >= 0x2200 && c <= 0x22ff)
+    c === 43 ||
+    c === 45 ||
+    c === 42 ||
+    c === 47 ||
+    c === 61 ||
+    c === 94 ||
+    c === 60 ||
+    c === 62 ||
+    c === 37 ||
+    c === 215 ||
+    c === 247 ||
+    c === 177 ||
+    c === 960 ||
+    (c >= 0x2200 && c <= 0x22ff)
   );
 }
 
@@ -104,7 +103,6 @@ function isCodeSymbol(c: number): boolean {
 function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let h = FNV_OFFSET;
   let wordStart = -1;
-  let wordLen = 0;
   let prevDigit = false;
   let hasLetter = false;
   let prevWord = 0;
@@ -112,11 +110,8 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let lineStart = true;
   const len = text.length;
   const endWord = (end: number): void => {
-    if (hasLetter) {
-      n.words += weight;
-      n.wordChars += wordLen * weight;
-      if (wordLen >= 9) n.longWords += weight;
-    } else n.numbers += weight;
+    if (hasLetter) n.words += weight;
+    else n.numbers += weight;
     const cue = CUE_TABLE.get(h);
     const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
     const pairCue = prevWordStart >= 0 ? CUE_TABLE.get(pair) : undefined;
@@ -124,7 +119,9 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     if (bits !== 0) {
       for (let b = 0; b < CUE_CLASSES.length; b++) if (bits & (1 << b)) n.cues[b] = (n.cues[b] ?? 0) + weight;
     }
-    if (n.grams < MAX_GRAMS) push(h, wordStart, end, weight, inQuery, n);
+    // A bare number is no word: the dense `numbers` feature counts it, and as a unigram it would only
+    // encode how often the training sets use numbers. Bigrams keep it in context ("0 percent").
+    if (hasLetter && n.grams < MAX_GRAMS) push(h, wordStart, end, weight, inQuery, n);
     if (prevWordStart >= 0 && n.grams < MAX_GRAMS) push(pair, prevWordStart, end, weight, inQuery, n);
     prevWord = h;
     prevWordStart = wordStart;
@@ -139,7 +136,6 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     if (upper || lower || digit || wide || (c === 39 && wordStart >= 0)) {
       if (wordStart < 0) {
         wordStart = i;
-        wordLen = 0;
         h = FNV_OFFSET;
         hasLetter = false;
         prevDigit = false;
@@ -150,16 +146,13 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         prevDigit = true;
       } else {
         if (upper) {
-          n.upper += weight;
           c += 32;
         }
         if (wide) n.nonAscii += weight;
-        else n.letters += weight;
         hasLetter = true;
         prevDigit = false;
         h = fnvStep(h, c);
       }
-      wordLen++;
       if (lineStart) {
         lineStart = false;
         const next = text.charCodeAt(i + 1);
@@ -184,8 +177,6 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         continue;
       }
     }
-    if (c === 63) n.questions += weight;
-    if ((c === 46 || c === 33 || c === 63) && text.charCodeAt(i + 1) === 32) n.sentences += weight;
     if (c === 36 || c === 92) n.latex += weight;
     else if (c === 96) n.backticks += weight;
     else if (isMathSymbol(c)) n.math += weight;
@@ -193,14 +184,23 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     if (c === 46 || c === 33 || c === 63 || c === 44 || c === 58 || c === 59) prevWordStart = -1;
   }
   if (wordStart >= 0) endWord(len);
-  n.chars += len * weight;
 }
 
 function emptyCounts(): Counts {
   return {
-    chars: 0, digits: 0, numbers: 0, math: 0, latex: 0, code: 0, backticks: 0, listItems: 0, questions: 0,
-    sentences: 0, words: 0, wordChars: 0, longWords: 0, letters: 0, upper: 0, nonAscii: 0, punct: 0,
-    newlines: 0, cues: new Array<number>(CUE_CLASSES.length).fill(0), grams: 0,
+    digits: 0,
+    numbers: 0,
+    math: 0,
+    latex: 0,
+    code: 0,
+    backticks: 0,
+    listItems: 0,
+    words: 0,
+    nonAscii: 0,
+    punct: 0,
+    newlines: 0,
+    cues: new Array<number>(CUE_CLASSES.length).fill(0),
+    grams: 0,
   };
 }
 
@@ -246,24 +246,16 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
   if (view.context.length > 0) scan(view.context, CONTEXT_WEIGHT, false, n);
 
   const d = new Float64Array(DENSE_NAMES.length);
-  const chars = Math.max(1, n.chars);
   d[D.tokens] = Math.log1p(queryTokens);
   // Context is not tokenized: it is only a length signal, and ~4 chars per token is close for prose.
   d[D.context_tokens] = Math.log1p(view.contextChars / 4);
   d[D.turns] = Math.log(view.userTurns);
-  d[D.digit_share] = n.digits / chars;
   d[D.numbers] = Math.log1p(n.numbers);
   d[D.math_symbols] = Math.log1p(n.math);
   d[D.latex] = Math.log1p(n.latex);
   d[D.code_symbols] = Math.log1p(n.code);
   d[D.code_fence] = n.backticks >= 3 ? 1 : 0;
   d[D.list_items] = Math.log1p(n.listItems);
-  d[D.questions] = Math.log1p(n.questions);
-  d[D.sentences] = Math.log1p(n.sentences);
-  d[D.avg_word_len] = n.words > 0 ? n.wordChars / n.words : 0;
-  d[D.long_word_share] = n.words > 0 ? n.longWords / n.words : 0;
-  d[D.upper_share] = n.letters > 0 ? n.upper / n.letters : 0;
-  d[D.non_ascii_share] = n.nonAscii / chars;
   for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(n.cues[b] ?? 0);
 
   return {

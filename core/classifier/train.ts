@@ -50,7 +50,8 @@ export function fitLogistic(rows: readonly TrainRow[], nDense: number, o: FitOpt
     for (const r of rows) {
       let z = theta[r.group] ?? 0;
       for (let j = 0; j < nDense; j++) z += (theta[G + j] ?? 0) * (r.dense[j] ?? 0);
-      for (let k = 0; k < r.gramIdx.length; k++) z += (theta[G + nDense + (r.gramIdx[k] ?? 0)] ?? 0) * (r.gramVal[k] ?? 0);
+      for (let k = 0; k < r.gramIdx.length; k++)
+        z += (theta[G + nDense + (r.gramIdx[k] ?? 0)] ?? 0) * (r.gramVal[k] ?? 0);
       const p = 1 / (1 + Math.exp(-z));
       const g = ((p - r.y) * r.w) / totalW;
       grad[r.group] = (grad[r.group] ?? 0) + g;

@@ -41,7 +41,10 @@ export function parseRow(text: string, line: number): RouterEvalRow {
   const o = v as Record<string, unknown>;
   const id = typeof o.id === 'string' || typeof o.id === 'number' ? String(o.id) : String(line);
   const messages = o.messages;
-  if (!Array.isArray(messages) || messages.some((m) => m === null || typeof m !== 'object' || typeof m.role !== 'string')) {
+  if (
+    !Array.isArray(messages) ||
+    messages.some((m) => m === null || typeof m !== 'object' || typeof m.role !== 'string')
+  ) {
     throw new RowError(`line ${line}: 'messages' must be an array of {role, content}`);
   }
   const weak = side(o.weak, 'weak', line);

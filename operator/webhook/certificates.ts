@@ -45,11 +45,15 @@ function baseCertificate(publicKey: forge.pki.PublicKey, now: Date, validityDays
   return cert;
 }
 
+/** `commonName` is encoded as a PrintableString, which Go's x509 (the apiserver) checks strictly. */
 export function createCertificateAuthority(
   commonName: string,
   validityDays: number,
   now = new Date(),
 ): CertificateAuthority {
+  if (!/^[A-Za-z0-9 '()+,\-./:=?]+$/.test(commonName)) {
+    throw new Error(`CA common name '${commonName}' is not a PrintableString`);
+  }
   const { publicKey, privateKey, keyPem } = newKeyPair();
   const cert = baseCertificate(publicKey, now, validityDays);
   const subject = [{ name: 'commonName', value: commonName }];

@@ -84,7 +84,7 @@ export async function ensureWebhookCertificate(
       data !== undefined && caUsable(data.caCert, renewBeforeDays, now()) && data.caKey !== ''
         ? { cert: data.caCert, key: data.caKey }
         : createCertificateAuthority(
-            `modelroute-webhook-ca@${Math.floor(now().getTime() / 1000)}`,
+            `modelroute-webhook-ca-${Math.floor(now().getTime() / 1000)}`,
             opts.caValidityDays ?? 3650,
             now(),
           );

@@ -45,6 +45,7 @@ export interface PatchOperation {
 }
 
 export const BASE_URL_ENV = 'OPENAI_BASE_URL';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
  * Returns the patch that injects the sidecar, or [] when the Pod opted out or already has everything
@@ -137,6 +138,9 @@ export function sidecarContainer(config: InjectionConfig): Record<string, unknow
     volumeMounts: [
       { name: TMP_VOLUME, mountPath: '/tmp' },
       { name: DATA_KEY_VOLUME, mountPath: DATA_KEY_DIR, readOnly: true },
+      // The sidecar never calls the apiserver. An empty mount here stops the ServiceAccount admission
+      // plugin from giving it the Pod's token (it skips containers that already mount this path).
+      { name: TMP_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, subPath: 'no-service-account-token', readOnly: true },
     ],
     securityContext: {
       runAsNonRoot: true,

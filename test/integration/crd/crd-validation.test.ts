@@ -58,7 +58,7 @@ describe('invalid manifests', () => {
     const offline = validateText(file, readFileSync(file, 'utf8')).problems.map((l) =>
       l.split(': ').slice(2).join(': '),
     );
-    expect(offline).toContain(expectation(file, 'validate'));
+    expect(offline[0]).toBe(expectation(file, 'validate'));
   });
 
   it('a CEL message is the same text on both sides', async () => {

@@ -4,6 +4,7 @@
  * MutatingWebhookConfiguration rendered from the chart (only clientConfig swapped for a loopback URL).
  */
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
@@ -124,6 +125,12 @@ describe('injection webhook', () => {
     expect(sidecar!.volumeMounts).toEqual([
       { name: 'modelroute-sidecar-tmp', mountPath: '/tmp' },
       { name: 'modelroute-data-key', mountPath: '/var/run/secrets/modelroute.dev/data-key', readOnly: true },
+      {
+        name: 'modelroute-sidecar-tmp',
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        subPath: 'no-service-account-token',
+        readOnly: true,
+      },
     ]);
     expect(stored.spec!.volumes!.find((v) => v.name === 'modelroute-sidecar-tmp')!.emptyDir).toEqual({ sizeLimit: '64Mi' });
     expect(stored.spec!.volumes!.find((v) => v.name === 'modelroute-data-key')!.secret).toEqual({
@@ -153,8 +160,14 @@ describe('injection webhook', () => {
     expect(sidecars(stored)).toHaveLength(1);
   });
 
-  it('does not duplicate anything when an injected Pod spec is submitted again', async () => {
-    const first = await createPod(labelledNs, pod('twice-a'));
+  it('does not duplicate anything when an injected Pod spec is submitted again, or re-applied', async () => {
+    const manifest = JSON.stringify({ ...pod('twice-a'), metadata: { ...pod('twice-a').metadata, namespace: labelledNs } });
+    const created = await kube.kubectl(['apply', '-f', '-'], manifest);
+    expect(created.stdout).toContain('pod/twice-a created');
+    const first = await core.readNamespacedPod({ namespace: labelledNs, name: 'twice-a' });
+    expect(sidecars(first)).toHaveLength(1);
+
+    // The stored (injected) spec submitted as a new Pod: the webhook sees its sidecar and adds nothing.
     const again = await createPod(labelledNs, {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -162,16 +175,16 @@ describe('injection webhook', () => {
       spec: { containers: first.spec!.containers, initContainers: first.spec!.initContainers, volumes: first.spec!.volumes },
     });
     expect(sidecars(again)).toHaveLength(1);
-    expect(again.spec!.volumes!.filter((v) => v.name === 'modelroute-sidecar-tmp')).toHaveLength(1);
+    expect(again.spec!.volumes!.filter((v) => v.name.startsWith('modelroute-'))).toHaveLength(2);
     expect(again.spec!.containers![0]!.env!.filter((e) => e.name === 'OPENAI_BASE_URL')).toHaveLength(1);
     expect(again.spec!.initContainers).toEqual(first.spec!.initContainers);
 
-    // kubectl apply of the original manifest on the existing Pod is an UPDATE: nothing is re-added.
-    const manifest = JSON.stringify({ ...pod('twice-a'), metadata: { ...pod('twice-a').metadata, namespace: labelledNs } });
-    const applied = await kube.kubectl(['apply', '-f', '-'], manifest);
-    expect(applied.stderr).toBe('');
+    // kubectl apply of the same manifest again: nothing is re-added.
+    const reapplied = await kube.kubectl(['apply', '-f', '-'], manifest);
+    expect(reapplied.stderr).toBe('');
+    expect(reapplied.code).toBe(0);
     const after = await core.readNamespacedPod({ namespace: labelledNs, name: 'twice-a' });
-    expect(sidecars(after)).toHaveLength(1);
+    expect(after.spec).toEqual(first.spec);
   });
 
   it('injects Pods that a Deployment creates through kube-controller-manager', async () => {
@@ -193,6 +206,26 @@ describe('injection webhook', () => {
     );
     expect(sidecars(created)).toHaveLength(1);
     expect(created.spec!.containers![0]!.env).toEqual([{ name: 'OPENAI_BASE_URL', value: 'http://127.0.0.1:15500/v1' }]);
+  });
+
+  it('answers malformed reviews with 400 and a stable code, and other paths with 404, over verified TLS', async () => {
+    const secret = await core.readNamespacedSecret({ namespace: systemNs, name: 'modelroute-webhook-tls' });
+    const ca = Buffer.from(secret.data!['ca.crt']!, 'base64').toString();
+    const post = (url: string, body: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(url, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const bad = await post(webhook.url, JSON.stringify({ kind: 'Pod' }));
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toEqual({ error: 'body is not an AdmissionReview', code: 'ERR_ADMISSION_REVIEW' });
+    expect((await post(webhook.url, '{not json')).status).toBe(400);
+    expect((await post(webhook.url.replace('/mutate-pods', '/other'), '{}')).status).toBe(404);
   });
 
   it('rotates the serving certificate before expiry under the same CA, and keeps injecting', async () => {

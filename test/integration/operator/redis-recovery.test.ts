@@ -14,7 +14,7 @@ let redis: Redis;
 let op: RunningOperator;
 const ns = uniqueNs('op-redis');
 const names = Array.from({ length: ROUTES }, (_, i) => `r${i}`);
-let versions: Record<string, string> = {};
+const versions: Record<string, string> = {};
 
 beforeAll(async () => {
   [kube, redisServer] = await Promise.all([startKube(), startRedis()]);

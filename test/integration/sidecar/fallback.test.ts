@@ -41,23 +41,32 @@ afterAll(async () => {
 });
 
 /** Publishes a fresh route a -> b (its own circuits) and waits until the sidecar uses it; returns its alias. */
-async function routeAB(opts: { on?: FailureKind[]; aURL?: string; firstByteMs?: number; retry?: ModelRouteSpec['retry'] } = {}): Promise<string> {
+async function routeAB(
+  opts: { on?: FailureKind[]; aURL?: string; firstByteMs?: number; retry?: ModelRouteSpec['retry'] } = {},
+): Promise<string> {
   const alias = `alias-${++n}`;
   const t = tableOf(
     route(`r${n}`, {
       match: { models: [alias] },
-      backends: [backend('a', opts.aURL ?? a.baseURL, { timeouts: { firstByteMs: opts.firstByteMs ?? 5000, connectMs: 1000 } }), backend('b', b.baseURL)],
+      backends: [
+        backend('a', opts.aURL ?? a.baseURL, { timeouts: { firstByteMs: opts.firstByteMs ?? 5000, connectMs: 1000 } }),
+        backend('b', b.baseURL),
+      ],
       strategy: { fixed: { backend: 'a' } },
       fallbacks: [{ backend: 'a', to: ['b'], ...(opts.on && { on: opts.on }) }],
       ...(opts.retry && { retry: opts.retry }),
     }),
   );
   await publish(r, t);
-  await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), { timeoutMs: 5000, message: `route ${alias}` });
+  await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), {
+    timeoutMs: 5000,
+    message: `route ${alias}`,
+  });
   return alias;
 }
 
-const ask = (model: string) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+const ask = (model: string) =>
+  openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
 
 describe('fallback before the first byte', () => {
   test.each([

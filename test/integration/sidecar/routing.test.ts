@@ -21,24 +21,86 @@ let openai: OpenAI;
 beforeAll(async () => {
   redis = await startRedis();
   r = redisClient(redis.url);
-  [cheap, strong, azure] = await Promise.all([startFakeUpstream({ name: 'cheap' }), startFakeUpstream({ name: 'strong' }), startFakeUpstream({ name: 'azure' })]);
-  const two = [backend('cheap', cheap.baseURL, { pricing: { inputPerMillion: 0.1, outputPerMillion: 0.4 } }), backend('strong', strong.baseURL, { pricing: { inputPerMillion: 5, outputPerMillion: 15 }, capabilities: { reasoning: true } })];
-  await publish(r, tableOf(route('fixed', { match: { models: ['fixed-alias'] }, backends: two, strategy: { fixed: { backend: 'strong' } } })));
-  await publish(r, tableOf(route('weighted', { match: { models: ['weighted-alias'] }, backends: two, strategy: { weighted: { backends: [{ backend: 'cheap', weight: 1 }, { backend: 'strong', weight: 3 }] } } })));
-  await publish(r, tableOf(route('cheapest', { match: { models: ['cheapest-alias'] }, backends: two, strategy: { cheapest: {} } })));
-  await publish(r, tableOf(route('smart', { match: { models: ['smart'] }, backends: two, strategy: { complexity: { tiers: [{ backend: 'cheap', upTo: 0.5 }, { backend: 'strong', reasoningEffort: 'high' }] } } })));
+  [cheap, strong, azure] = await Promise.all([
+    startFakeUpstream({ name: 'cheap' }),
+    startFakeUpstream({ name: 'strong' }),
+    startFakeUpstream({ name: 'azure' }),
+  ]);
+  const two = [
+    backend('cheap', cheap.baseURL, { pricing: { inputPerMillion: 0.1, outputPerMillion: 0.4 } }),
+    backend('strong', strong.baseURL, {
+      pricing: { inputPerMillion: 5, outputPerMillion: 15 },
+      capabilities: { reasoning: true },
+    }),
+  ];
+  await publish(
+    r,
+    tableOf(
+      route('fixed', { match: { models: ['fixed-alias'] }, backends: two, strategy: { fixed: { backend: 'strong' } } }),
+    ),
+  );
+  await publish(
+    r,
+    tableOf(
+      route('weighted', {
+        match: { models: ['weighted-alias'] },
+        backends: two,
+        strategy: {
+          weighted: {
+            backends: [
+              { backend: 'cheap', weight: 1 },
+              { backend: 'strong', weight: 3 },
+            ],
+          },
+        },
+      }),
+    ),
+  );
+  await publish(
+    r,
+    tableOf(route('cheapest', { match: { models: ['cheapest-alias'] }, backends: two, strategy: { cheapest: {} } })),
+  );
+  await publish(
+    r,
+    tableOf(
+      route('smart', {
+        match: { models: ['smart'] },
+        backends: two,
+        strategy: {
+          complexity: {
+            tiers: [
+              { backend: 'cheap', upTo: 0.5 },
+              { backend: 'strong', reasoningEffort: 'high' },
+            ],
+          },
+        },
+      }),
+    ),
+  );
   await publish(
     r,
     tableOf(
       route('azure', {
         match: { models: ['azure-alias'] },
-        backends: [{ name: 'az', provider: 'azure-openai', baseURL: azure.url, model: 'gpt-4o-deploy', apiVersion: '2024-10-21', credentialsSecretRef: { name: 'az', key: 'api-key' } }],
+        backends: [
+          {
+            name: 'az',
+            provider: 'azure-openai',
+            baseURL: azure.url,
+            model: 'gpt-4o-deploy',
+            apiVersion: '2024-10-21',
+            credentialsSecretRef: { name: 'az', key: 'api-key' },
+          },
+        ],
         strategy: { fixed: { backend: 'az' } },
       }),
     ),
   );
   // weighted: 0.6 x total weight 4 = 2.4 lands in strong's share [1, 4).
-  sidecar = await startTestSidecar(redis.url, { random: () => 0.6, score: (m) => ({ score: JSON.stringify(m).includes('prove') ? 0.9 : 0.1, top: [{ feature: 'test', weight: 1 }] }) });
+  sidecar = await startTestSidecar(redis.url, {
+    random: () => 0.6,
+    score: (m) => ({ score: JSON.stringify(m).includes('prove') ? 0.9 : 0.1, top: [{ feature: 'test', weight: 1 }] }),
+  });
   openai = client(sidecar);
 });
 

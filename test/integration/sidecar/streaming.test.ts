@@ -24,7 +24,14 @@ beforeAll(async () => {
   [a, b] = await Promise.all([startFakeUpstream({ name: 'a' }), startFakeUpstream({ name: 'b' })]);
   await publish(
     r,
-    tableOf(route('chat', { match: { models: ['chat'] }, backends: [backend('a', a.baseURL), backend('b', b.baseURL)], strategy: { fixed: { backend: 'a' } }, fallbacks: [{ backend: 'a', to: ['b'] }] })),
+    tableOf(
+      route('chat', {
+        match: { models: ['chat'] },
+        backends: [backend('a', a.baseURL), backend('b', b.baseURL)],
+        strategy: { fixed: { backend: 'a' } },
+        fallbacks: [{ backend: 'a', to: ['b'] }],
+      }),
+    ),
   );
   sidecar = await startTestSidecar(redis.url);
   openai = client(sidecar);
@@ -53,8 +60,15 @@ describe('streaming', () => {
     const gates = Array.from({ length: 4 }, deferred);
     const written: number[] = [];
     gates[0]!.resolve();
-    a.enqueue({ content: 'one two three four', stream: { gate: async (i) => (await gates[i]!.promise, void written.push(i)) } });
-    const stream = await openai.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'count' }], stream: true });
+    a.enqueue({
+      content: 'one two three four',
+      stream: { gate: async (i) => (await gates[i]!.promise, void written.push(i)) },
+    });
+    const stream = await openai.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'count' }],
+      stream: true,
+    });
     const got: string[] = [];
     let i = 0;
     for await (const chunk of stream) {
@@ -72,7 +86,12 @@ describe('streaming', () => {
 
   test('a client that asked for usage gets the usage chunk last', async () => {
     a.enqueue({ content: 'x y', usage: { input: 13, output: 4 } });
-    const stream = await openai.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'u' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await openai.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'u' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 13, completion_tokens: 4, total_tokens: 17 });
@@ -82,7 +101,10 @@ describe('streaming', () => {
   test('a client abort closes the upstream request', async () => {
     a.enqueue({ content: 'a b c d e f', stream: { stallAfterChunks: 2 } });
     const ac = new AbortController();
-    const stream = await openai.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], stream: true }, { signal: ac.signal });
+    const stream = await openai.chat.completions.create(
+      { model: 'chat', messages: [{ role: 'user', content: 'x' }], stream: true },
+      { signal: ac.signal },
+    );
     let n = 0;
     // The SDK ends the iteration quietly on abort; what matters is what the upstream saw.
     await (async () => {
@@ -96,7 +118,11 @@ describe('streaming', () => {
 
   test('no fallback once the first byte was sent: a reset mid-stream ends the stream with an error', async () => {
     a.enqueue({ content: 'a b c d e f', stream: { resetAfterChunks: 2 } });
-    const stream = await openai.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], stream: true });
+    const stream = await openai.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
     const got: string[] = [];
     const err = await (async () => {
       for await (const c of stream) got.push(c.choices[0]!.delta.content ?? '');
@@ -119,7 +145,11 @@ describe('streaming', () => {
     );
     await publish(r, slowTable);
     await waitTable(slowTable.tableVersion);
-    const stream = await openai.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'x' }], stream: true });
+    const stream = await openai.chat.completions.create({
+      model: 'slow',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
     let text = '';
     for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
     expect(text).toBe('reply from b to b-model');
@@ -129,5 +159,8 @@ describe('streaming', () => {
 
 async function waitTable(version: string) {
   const { waitFor } = await import('../../helpers/wait.js');
-  await waitFor(() => sidecar.store.current().some((t) => t.tableVersion === version), { timeoutMs: 5000, message: `table ${version}` });
+  await waitFor(() => sidecar.store.current().some((t) => t.tableVersion === version), {
+    timeoutMs: 5000,
+    message: `table ${version}`,
+  });
 }

@@ -18,7 +18,12 @@ export const DATA_KEY = randomBytes(32);
 export const secretOf = (name: string, key = 'api-key') => `sk-${name}-${key}`;
 
 export function route(name: string, spec: ModelRouteSpec, namespace = NS): ModelRoute {
-  return { apiVersion: 'modelroute.dev/v1alpha1', kind: 'ModelRoute', metadata: { name, namespace, generation: 1 }, spec };
+  return {
+    apiVersion: 'modelroute.dev/v1alpha1',
+    kind: 'ModelRoute',
+    metadata: { name, namespace, generation: 1 },
+    spec,
+  };
 }
 
 /** Compiles with every credentialsSecretRef sealed under DATA_KEY. */
@@ -33,7 +38,11 @@ export function redisClient(url: string): Redis {
 }
 
 /** Writes a table as the operator does. `raw` replaces the JSON (to publish a corrupt table). */
-export async function publish(redis: Redis, table: RoutingTable, opts: { raw?: string; version?: string } = {}): Promise<void> {
+export async function publish(
+  redis: Redis,
+  table: RoutingTable,
+  opts: { raw?: string; version?: string } = {},
+): Promise<void> {
   const ns = table.route.namespace;
   const name = table.route.name;
   const version = opts.version ?? table.tableVersion;
@@ -47,7 +56,11 @@ export async function publish(redis: Redis, table: RoutingTable, opts: { raw?: s
 }
 
 export async function unpublish(redis: Redis, ns: string, name: string): Promise<void> {
-  await redis.multi().del(`mr:{${ns}}:table:${name}`, `mr:{${ns}}:version:${name}`).hdel(`mr:{${ns}}:index`, name).exec();
+  await redis
+    .multi()
+    .del(`mr:{${ns}}:table:${name}`, `mr:{${ns}}:version:${name}`)
+    .hdel(`mr:{${ns}}:index`, name)
+    .exec();
   await redis.publish(`mr:{${ns}}:events`, JSON.stringify({ route: name, tableVersion: null }));
 }
 
@@ -66,11 +79,20 @@ export function startTestSidecar(redisURL: string, extra: Partial<SidecarOptions
 }
 
 export function client(sidecar: Sidecar, opts: { maxRetries?: number } = {}): OpenAI {
-  return new OpenAI({ apiKey: 'app-key-not-forwarded', baseURL: sidecar.baseURL, maxRetries: opts.maxRetries ?? 0, timeout: 20_000 });
+  return new OpenAI({
+    apiKey: 'app-key-not-forwarded',
+    baseURL: sidecar.baseURL,
+    maxRetries: opts.maxRetries ?? 0,
+    timeout: 20_000,
+  });
 }
 
 /** A backend entry pointing at a fake upstream. */
-export function backend(name: string, baseURL: string, extra: Partial<ModelRouteSpec['backends'][number]> = {}): ModelRouteSpec['backends'][number] {
+export function backend(
+  name: string,
+  baseURL: string,
+  extra: Partial<ModelRouteSpec['backends'][number]> = {},
+): ModelRouteSpec['backends'][number] {
   return {
     name,
     provider: 'openai-compatible',

@@ -18,8 +18,13 @@ let b: FakeUpstream;
 let sidecar: Sidecar;
 let openai: OpenAI;
 
-const spec = (to: 'a' | 'b') => ({ match: { models: ['m'] }, backends: [backend('a', a.baseURL), backend('b', b.baseURL)], strategy: { fixed: { backend: to } } });
-const ask = () => openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+const spec = (to: 'a' | 'b') => ({
+  match: { models: ['m'] },
+  backends: [backend('a', a.baseURL), backend('b', b.baseURL)],
+  strategy: { fixed: { backend: to } },
+});
+const ask = () =>
+  openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
 const get = (path: string) => fetch(`${sidecar.adminUrl}${path}`);
 
 beforeAll(async () => {
@@ -55,7 +60,11 @@ describe('following tables', () => {
     const t = tableOf(route('main', spec('b')));
     const t0 = performance.now();
     await publish(r, t);
-    await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), { timeoutMs: 200, intervalMs: 2, message: 'new table in use' });
+    await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), {
+      timeoutMs: 200,
+      intervalMs: 2,
+      message: 'new table in use',
+    });
     expect(performance.now() - t0).toBeLessThan(200);
     const { response } = await ask();
     expect(response.headers.get('x-modelroute-backend')).toBe('b');
@@ -64,19 +73,36 @@ describe('following tables', () => {
 
   test('without an event, the periodic index check still picks the table up', async () => {
     const t = tableOf(route('main', spec('a')));
-    await r.multi().set(`mr:{${NS}}:table:main`, JSON.stringify(t)).set(`mr:{${NS}}:version:main`, t.tableVersion).hset(`mr:{${NS}}:index`, 'main', t.tableVersion).exec();
-    await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), { timeoutMs: 3000, message: 'table via index check' });
+    await r
+      .multi()
+      .set(`mr:{${NS}}:table:main`, JSON.stringify(t))
+      .set(`mr:{${NS}}:version:main`, t.tableVersion)
+      .hset(`mr:{${NS}}:index`, 'main', t.tableVersion)
+      .exec();
+    await waitFor(() => sidecar.store.current().some((x) => x.tableVersion === t.tableVersion), {
+      timeoutMs: 3000,
+      message: 'table via index check',
+    });
     expect((await ask()).response.headers.get('x-modelroute-backend')).toBe('a');
   });
 
   test('a corrupt table and an invalid one are refused; the last good one keeps serving', async () => {
     const good = sidecar.store.current()[0]!.tableVersion;
     const rejections = (count: number) =>
-      waitFor(async () => new RegExp(`modelroute_sidecar_tables_rejected_total\\{route="main"\\} ${count}\n`).test(await (await get('/metrics')).text()), {
-        timeoutMs: 3000,
-        message: `${count} rejection(s) counted`,
-      });
-    await publish(r, tableOf(route('main', spec('b'))), { raw: '{"schemaVersion": 1, "tableVers', version: 'corrupt-1' });
+      waitFor(
+        async () =>
+          new RegExp(`modelroute_sidecar_tables_rejected_total\\{route="main"\\} ${count}\n`).test(
+            await (await get('/metrics')).text(),
+          ),
+        {
+          timeoutMs: 3000,
+          message: `${count} rejection(s) counted`,
+        },
+      );
+    await publish(r, tableOf(route('main', spec('b'))), {
+      raw: '{"schemaVersion": 1, "tableVers',
+      version: 'corrupt-1',
+    });
     await rejections(1);
     // Valid JSON whose content does not match its tableVersion (tampered or half-written).
     const tampered = { ...tableOf(route('main', spec('b'))), tableVersion: 'f00d' };

@@ -21,7 +21,7 @@ const sealed = { alg: 'A256GCM' as const, keyId: 'k', iv: 'aQ==', tag: 'dA==', d
 
 describe('docs/routing-table.schema.json', () => {
   it.each(examples)('accepts the compiled %s, with and without sealed credentials', (file) => {
-    const route = parse(readFileSync(`${root}examples/${file}`, 'utf8')) as ModelRoute;
+    const route = parse(readFileSync(`${root}examples/${file}`, 'utf8'), { version: '1.1' }) as ModelRoute;
     for (const table of [compile(route), compile(route, { seal: () => sealed })]) {
       expect(validate(table) ? [] : validate.errors).toEqual([]);
     }
@@ -33,7 +33,9 @@ describe('docs/routing-table.schema.json', () => {
     ['a trailing slash', (t: Loose) => (t.backends[0].baseURL += '/')],
     ['an unknown strategy', (t: Loose) => (t.strategy = { kind: 'random' })],
   ])('rejects %s', (_name, change) => {
-    const table = compile(parse(readFileSync(`${root}examples/${examples[0]}`, 'utf8')) as ModelRoute);
+    const table = compile(
+      parse(readFileSync(`${root}examples/${examples[0]}`, 'utf8'), { version: '1.1' }) as ModelRoute,
+    );
     change(table as unknown as Record<string, unknown>);
     expect(validate(table)).toBe(false);
   });

@@ -1,8 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { validateText } from '../../../cli/commands/validate.js';
+import { run, validateText } from '../../../cli/commands/validate.js';
 import { validateRoute } from '../../../core/api/validate.js';
 import { backend, route } from './routes.js';
 
@@ -14,15 +14,15 @@ const files = (dir: string): string[] =>
 
 describe('validateRoute', () => {
   it.each(files('examples'))('accepts %s', (file) => {
-    expect(validateRoute(parse(readFileSync(`${root}${file}`, 'utf8')))).toEqual([]);
+    expect(validateRoute(parse(readFileSync(`${root}${file}`, 'utf8'), { version: '1.1' }))).toEqual([]);
   });
 
   // The same fixtures run against the apiserver in test/integration/crd; here only the offline half.
-  it.each(files('test/fixtures/invalid'))('rejects %s with the problem its header states', (file) => {
+  it.each(files('test/fixtures/invalid'))('rejects %s, first with the problem its header states', (file) => {
     const text = readFileSync(`${root}${file}`, 'utf8');
     const stated = /^# validate: (.*)$/m.exec(text)![1];
-    const problems = validateRoute(parse(text)).map((p) => `${p.field}: ${p.message}`);
-    expect(problems).toContain(stated);
+    const problems = validateRoute(parse(text, { version: '1.1' })).map((p) => `${p.field}: ${p.message}`);
+    expect(problems[0]).toBe(stated);
   });
 
   it.each([
@@ -99,5 +99,40 @@ describe('validateText (modelroute validate)', () => {
     expect(validateText('x.yaml', 'spec: [unclosed').problems).toEqual([
       expect.stringMatching(/^x\.yaml: document 1: invalid YAML: /),
     ]);
+  });
+});
+
+describe('run (exit codes and output)', () => {
+  let out: string[];
+  beforeEach(() => {
+    out = [];
+    const capture = (...args: unknown[]): void => void out.push(args.join(' '));
+    jest.spyOn(console, 'log').mockImplementation(capture);
+    jest.spyOn(console, 'error').mockImplementation(capture);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it.each([
+    ['--help', ['--help'], 0, /^usage: modelroute validate/],
+    ['no files', [], 2, /^usage: modelroute validate/],
+    ['unknown option', ['--strict', 'x.yaml'], 2, /unknown option --strict/],
+    ['a missing file', ['/nonexistent.yaml'], 1, /^\/nonexistent\.yaml: cannot read: ENOENT/],
+    ['every example', files('examples').map((f) => `${root}${f}`), 0, /: ok \(/],
+    [
+      'an invalid fixture',
+      [`${root}test/fixtures/invalid/09-fallback-to-itself.yaml`],
+      1,
+      /spec\.fallbacks\[0\]: a backend must not fall back to itself$/,
+    ],
+  ])('%s', async (_name, argv, code, output) => {
+    expect(await run(argv)).toBe(code);
+    expect(out.join('\n')).toMatch(new RegExp(output.source, 'm'));
+  });
+
+  it('--quiet prints only problems', async () => {
+    expect(await run(['--quiet', `${root}examples/weighted-canary.yaml`])).toBe(0);
+    expect(out).toEqual([]);
   });
 });

@@ -1,20 +1,36 @@
 import { describe, expect, test } from '@jest/globals';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { DENSE_NAMES, type DenseName, extractFeatures, gramText } from '../../../core/classifier/features.js';
-import { CONTEXT_SCAN_CHARS, QUERY_HEAD_CHARS, QUERY_TAIL_CHARS, viewConversation } from '../../../core/classifier/text.js';
+import {
+  CONTEXT_SCAN_CHARS,
+  QUERY_HEAD_CHARS,
+  QUERY_TAIL_CHARS,
+  viewConversation,
+} from '../../../core/classifier/text.js';
 
 const user = (content: unknown) => [{ role: 'user', content }];
 const dense = (messages: { role: string; content: unknown }[], name: DenseName): number =>
   extractFeatures(messages).dense[DENSE_NAMES.indexOf(name)] ?? NaN;
 
 describe('token length', () => {
-  test('short prompts are counted exactly in o200k tokens', () => {
-    const text = 'Explain why the sky is blue, in two sentences.';
-    expect(dense(user(text), 'tokens')).toBeCloseTo(Math.log1p(encode(text).length), 12);
+  test.each([
+    ['prose', 'Explain why the sky is blue, and why sunsets are red, in two or three sentences for a child.'],
+    [
+      'math',
+      'Janet has 16 eggs; she eats 3 and bakes muffins with 4. She sells the rest at $2 each. How much does she make?',
+    ],
+    [
+      'code',
+      'def merge(a, b):\n    out = []\n    while a and b:\n        out.append(a.pop(0) if a[0] < b[0] else b.pop(0))\n    return out + a + b\n',
+    ],
+  ])('the estimate is within 25%% of exact o200k tokens (%s)', (_, text) => {
+    const estimate = Math.expm1(dense(user(text), 'tokens'));
+    const exact = encode(text).length;
+    expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.25);
   });
 
-  test('long prompts are estimated from an exact sample, within 10%', () => {
-    const text = 'The quarterly report shows revenue grew 12% while costs fell; explain the drivers. '.repeat(60);
+  test('a long turn is extrapolated from its scanned slice', () => {
+    const text = 'The quarterly report shows revenue grew 12% while costs fell; explain the drivers. '.repeat(200);
     const estimate = Math.expm1(dense(user(text), 'tokens'));
     const exact = encode(text).length;
     expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.1);
@@ -34,12 +50,11 @@ describe('task signals', () => {
     expect(dense(user('Hello there, nice weather today.'), name)).toBe(0);
   });
 
-  test('structure: code fences, list items, math symbols, questions', () => {
+  test('structure: code fences, list items, math symbols', () => {
     const msg = user('Fix this:\n```js\nlet a = b + c;\n```\n- first\n- second\n1. third\nWhy? How?');
     expect(dense(msg, 'code_fence')).toBe(1);
     expect(dense(msg, 'list_items')).toBeCloseTo(Math.log1p(3), 12);
     expect(dense(msg, 'math_symbols')).toBeCloseTo(Math.log1p(2), 12);
-    expect(dense(msg, 'questions')).toBeCloseTo(Math.log1p(2), 12);
     expect(dense(msg, 'code_symbols')).toBeGreaterThan(0);
   });
 
@@ -56,7 +71,13 @@ describe('conversations', () => {
     { role: 'system', content: 'You are helpful.' },
     { role: 'user', content: 'Write a function that sorts a list.' },
     { role: 'assistant', content: 'def sort(xs): return sorted(xs)' },
-    { role: 'user', content: [{ type: 'text', text: 'Now make it stable.' }, { type: 'image_url', image_url: {} }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'Now make it stable.' },
+        { type: 'image_url', image_url: {} },
+      ],
+    },
   ];
 
   test('the last user turn is the query; earlier turns are context', () => {

@@ -46,6 +46,10 @@ describe('webhook certificates', () => {
     );
   });
 
+  it('refuses a CA name the apiserver could not parse (PrintableString)', () => {
+    expect(() => createCertificateAuthority('ca@cluster', 1)).toThrow(/not a PrintableString/);
+  });
+
   it('keeps a CA only while it outlives two renewal periods', () => {
     expect(caUsable(ca.cert, 30)).toBe(true);
     expect(caUsable(createCertificateAuthority('short', 45).cert, 30)).toBe(false);

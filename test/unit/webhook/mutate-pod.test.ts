@@ -54,6 +54,12 @@ describe('mutatePod', () => {
     expect(sidecar.volumeMounts).toEqual([
       { name: 'modelroute-sidecar-tmp', mountPath: '/tmp' },
       { name: 'modelroute-data-key', mountPath: '/var/run/secrets/modelroute.dev/data-key', readOnly: true },
+      {
+        name: 'modelroute-sidecar-tmp',
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        subPath: 'no-service-account-token',
+        readOnly: true,
+      },
     ]);
     expect(out.spec!.volumes).toEqual([
       { name: 'modelroute-sidecar-tmp', emptyDir: { sizeLimit: '64Mi' } },

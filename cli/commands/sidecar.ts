@@ -1,0 +1,53 @@
+/**
+ * `modelroute sidecar`: wiring only. Parses config (every problem at once), starts the sidecar, and on
+ * SIGTERM/SIGINT stops accepting, lets in-flight requests finish, flushes usage and exits.
+ */
+import { ConfigError, SIDECAR_FLAGS, parseSidecarConfig } from '../../sidecar/config.js';
+import { envCredentialResolver } from '../../sidecar/credentials.js';
+import { startSidecar } from '../../sidecar/sidecar.js';
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const width = Math.max(...Object.keys(SIDECAR_FLAGS).map((f) => f.length));
+    console.log(
+      `usage: modelroute sidecar [flags]\n\n${Object.entries(SIDECAR_FLAGS)
+        .map(([f, d]) => `  ${f.padEnd(width)}  ${d}`)
+        .join('\n')}\n\nenv: MODELROUTE_DATA_KEY (base64) or MODELROUTE_DATA_KEY_FILE opens sealed credentials.`,
+    );
+    return 0;
+  }
+  let config;
+  try {
+    config = parseSidecarConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`modelroute sidecar: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = (message: string) =>
+    console.error(JSON.stringify({ time: new Date().toISOString(), component: 'sidecar', message }));
+  const sidecar = await startSidecar({
+    listen: config.listen,
+    admin: config.admin,
+    namespace: config.namespace,
+    redisURL: config.redisURL,
+    ...(config.stateFile && { stateFile: config.stateFile }),
+    ...(config.dataKey && { dataKey: config.dataKey }),
+    resolveCredential: envCredentialResolver(),
+    bodyLimit: config.bodyLimit,
+    checkIntervalMs: config.checkIntervalMs,
+    flushMs: config.flushMs,
+    log,
+  });
+  log(`serving ${sidecar.baseURL} (admin ${sidecar.adminUrl}) for namespace ${config.namespace}`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log(`${signal}: draining`);
+  await sidecar.close(config.drainMs);
+  log('stopped');
+  return 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * Shutdown: close() (what SIGTERM runs) lets an in-flight call finish, refuses new ones, and flushes the
+ * usage of everything answered before it returns.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
+import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf } from './support.js';
+
+let redis: RedisServer;
+let r: Redis;
+let up: FakeUpstream;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  r = redisClient(redis.url);
+  up = await startFakeUpstream({ name: 'up' });
+  await publish(
+    r,
+    tableOf(
+      route('main', {
+        match: { models: ['m'] },
+        backends: [backend('up', up.baseURL)],
+        strategy: { fixed: { backend: 'up' } },
+      }),
+    ),
+  );
+});
+
+afterAll(async () => {
+  await up?.close();
+  r?.disconnect();
+  await redis?.stop();
+});
+
+describe('shutdown', () => {
+  test('drains in-flight calls, refuses new ones, flushes usage', async () => {
+    // A long flush period: only close() can have written the counters.
+    const sidecar = await startTestSidecar(redis.url, { flushMs: 60_000 });
+    await waitFor(() => sidecar.store.ready(), { timeoutMs: 5000, message: 'ready' });
+    const openai = client(sidecar);
+    up.enqueue({ delayMs: 400, usage: { input: 11, output: 5 } });
+    const inflight = openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'slow' }] });
+    await up.waitForRequests(1);
+    const closed = sidecar.close(5_000);
+    const c = await inflight;
+    expect(c.choices[0]!.message.content).toBe('reply from up to up-model');
+    await closed;
+    await expect(fetch(`${sidecar.url}/v1/models`)).rejects.toThrow();
+    expect(await r.hget(`mr:{${NS}}:usage`, 'ns|input_tokens')).toBe('11');
+  });
+});

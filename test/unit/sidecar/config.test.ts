@@ -1,0 +1,47 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, parseSidecarConfig } from '../../../sidecar/config.js';
+
+const key = Buffer.alloc(32, 7).toString('base64');
+
+describe('parseSidecarConfig', () => {
+  test('flags win over env; defaults fill the rest; the result is frozen', () => {
+    const c = parseSidecarConfig(['--redis', 'redis://r:6379', '--body-limit=512k', '--state-file', '/tmp/s.json'], {
+      POD_NAMESPACE: 'team-a',
+      MODELROUTE_REDIS_URL: 'redis://ignored',
+      MODELROUTE_DATA_KEY: key,
+    });
+    expect(c).toMatchObject({
+      listen: { host: '127.0.0.1', port: 15500 },
+      admin: { host: '127.0.0.1', port: 15501 },
+      redisURL: 'redis://r:6379',
+      namespace: 'team-a',
+      bodyLimit: 512 * 1024,
+      stateFile: '/tmp/s.json',
+    });
+    expect(c.dataKey).toEqual(Buffer.alloc(32, 7));
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test('every problem is reported at once', () => {
+    let err: unknown;
+    try {
+      parseSidecarConfig(
+        ['--listen', 'localhost', '--admin', '127.0.0.1:99999', '--body-limit', 'lots', '--nope', '--flush-ms', '-1'],
+        { MODELROUTE_DATA_KEY: 'c2hvcnQ=' },
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      'unknown flag --nope',
+      "--listen must be host:port, got 'localhost'",
+      "--admin must be host:port, got '127.0.0.1:99999'",
+      '--redis (or MODELROUTE_REDIS_URL) is required',
+      '--namespace (or POD_NAMESPACE) is required',
+      "--body-limit must be a size of at least 1k (e.g. 512k, 4m), got 'lots'",
+      "--flush-ms must be an integer >= 50, got '-1'",
+      'the data key must be base64 of 32 bytes, got 5',
+    ]);
+  });
+});
