@@ -68,23 +68,28 @@ interface Latency {
   p50us: number;
   p99us: number;
   maxus: number;
+  /** Mean CPU time per call (user + system): unlike wall time, not inflated when other processes hold the cores. */
+  cpuUs: number;
 }
 
 function measure(name: string, variants: ChatMessage[][], iterations: number): Latency {
   let sink = 0;
   for (let i = 0; i < Math.min(iterations, 2000); i++) sink += score(variants[i % variants.length] ?? []).score;
   const times = new Float64Array(iterations);
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) {
     const m = variants[i % variants.length] ?? [];
     const t0 = process.hrtime.bigint();
     sink += score(m).score;
     times[i] = Number(process.hrtime.bigint() - t0) / 1000;
   }
+  const cpu = process.cpuUsage(cpu0);
   if (Number.isNaN(sink)) throw new Error('NaN score');
   times.sort();
   const q = (p: number): number =>
     Number((times[Math.min(iterations - 1, Math.floor(p * iterations))] ?? 0).toFixed(1));
-  return { case: name, iterations, p50us: q(0.5), p99us: q(0.99), maxus: q(1) };
+  const cpuUs = Number(((cpu.user + cpu.system) / iterations).toFixed(1));
+  return { case: name, iterations, p50us: q(0.5), p99us: q(0.99), maxus: q(1), cpuUs };
 }
 
 const scale = args.quick ? 0.1 : 1;
@@ -112,13 +117,16 @@ const latency = [
   ),
 ];
 
-console.log(`score() latency (${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version})`);
+const loadavg = os.loadavg().map((l) => l.toFixed(1));
 console.log(
-  `${'case'.padEnd(38)} ${'iterations'.padStart(10)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'max us'.padStart(8)}`,
+  `score() latency (${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, node ${process.version}, load ${loadavg.join(' ')})`,
+);
+console.log(
+  `${'case'.padEnd(38)} ${'iterations'.padStart(10)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'max us'.padStart(8)} ${'cpu us'.padStart(8)}`,
 );
 for (const l of latency) {
   console.log(
-    `${l.case.padEnd(38)} ${String(l.iterations).padStart(10)} ${l.p50us.toFixed(1).padStart(8)} ${l.p99us.toFixed(1).padStart(8)} ${l.maxus.toFixed(1).padStart(8)}`,
+    `${l.case.padEnd(38)} ${String(l.iterations).padStart(10)} ${l.p50us.toFixed(1).padStart(8)} ${l.p99us.toFixed(1).padStart(8)} ${l.maxus.toFixed(1).padStart(8)} ${l.cpuUs.toFixed(1).padStart(8)}`,
   );
 }
 

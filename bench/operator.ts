@@ -15,7 +15,13 @@ import type { ModelRoute } from '../core/api/types.js';
 import { silentLogger } from '../operator/log.js';
 import { Operator } from '../operator/operator.js';
 import { startKube, startRedis, waitFor } from '../test/helpers/control-plane.js';
-import { applyCRD, createNamespace, kubectlApply, putSecret, routeManifest } from '../test/integration/operator/fixtures.js';
+import {
+  applyCRD,
+  createNamespace,
+  kubectlApply,
+  putSecret,
+  routeManifest,
+} from '../test/integration/operator/fixtures.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +45,13 @@ async function main(): Promise<void> {
   const sub = new Redis(redisServer.url);
   const operators: Operator[] = [];
   const newOperator = (ns: string[]): Operator => {
-    const op = new Operator({ kubeConfig: kube.kubeConfig, redis, log: silentLogger, namespaces: ns, concurrency: CONCURRENCY });
+    const op = new Operator({
+      kubeConfig: kube.kubeConfig,
+      redis,
+      log: silentLogger,
+      namespaces: ns,
+      concurrency: CONCURRENCY,
+    });
     operators.push(op);
     return op;
   };
@@ -73,10 +85,23 @@ async function main(): Promise<void> {
       // Let the status write land first, or our read-modify-write below conflicts with it.
       await op1.whenIdle();
 
-      const current = (await api.getNamespacedCustomObject({ group: 'modelroute.dev', version: 'v1alpha1', plural: 'modelroutes', namespace: ns1, name: 'hot' })) as ModelRoute;
+      const current = (await api.getNamespacedCustomObject({
+        group: 'modelroute.dev',
+        version: 'v1alpha1',
+        plural: 'modelroutes',
+        namespace: ns1,
+        name: 'hot',
+      })) as ModelRoute;
       current.spec.backends[0]!.model = `api-${i}`;
       p = nextPublish('hot');
-      await api.replaceNamespacedCustomObject({ group: 'modelroute.dev', version: 'v1alpha1', plural: 'modelroutes', namespace: ns1, name: 'hot', body: current });
+      await api.replaceNamespacedCustomObject({
+        group: 'modelroute.dev',
+        version: 'v1alpha1',
+        plural: 'modelroutes',
+        namespace: ns1,
+        name: 'hot',
+        body: current,
+      });
       const t1 = performance.now();
       await p;
       viaApi.push(performance.now() - t1);
@@ -89,19 +114,33 @@ async function main(): Promise<void> {
     await createNamespace(kube, ns2);
     await putSecret(kube, ns2, 'provider', { apiKey: 'sk-bench' });
     for (let i = 0; i < ROUTES; i += 250) {
-      const items = Array.from({ length: Math.min(250, ROUTES - i) }, (_, j) => routeManifest(ns2, `r${i + j}`, (i + j) % 2 ? { secret: 'provider' } : {}));
+      const items = Array.from({ length: Math.min(250, ROUTES - i) }, (_, j) =>
+        routeManifest(ns2, `r${i + j}`, (i + j) % 2 ? { secret: 'provider' } : {}),
+      );
       await kubectlApply(kube, { apiVersion: 'v1', kind: 'List', items });
     }
     const t0 = performance.now();
     const op2 = newOperator([ns2]);
     op2.start();
-    await waitFor(async () => (await redis.hlen(`mr:{${ns2}}:index`)) === ROUTES, { timeoutMs: 600_000, intervalMs: 50, message: 'all tables' });
+    await waitFor(async () => (await redis.hlen(`mr:{${ns2}}:index`)) === ROUTES, {
+      timeoutMs: 600_000,
+      intervalMs: 50,
+      message: 'all tables',
+    });
     const tablesMs = performance.now() - t0;
     await op2.whenIdle();
     await waitFor(
       async () => {
-        const list = (await api.listNamespacedCustomObject({ group: 'modelroute.dev', version: 'v1alpha1', plural: 'modelroutes', namespace: ns2 })) as { items: ModelRoute[] };
-        return list.items.filter((r) => r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === ROUTES;
+        const list = (await api.listNamespacedCustomObject({
+          group: 'modelroute.dev',
+          version: 'v1alpha1',
+          plural: 'modelroutes',
+          namespace: ns2,
+        })) as { items: ModelRoute[] };
+        return (
+          list.items.filter((r) => r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+            .length === ROUTES
+        );
       },
       { timeoutMs: 600_000, intervalMs: 250, message: 'all Ready' },
     );
@@ -112,11 +151,14 @@ async function main(): Promise<void> {
     const t2 = performance.now();
     const op3 = newOperator([ns2]);
     op3.start();
-    await waitFor(async () => op3.ready && (await op3.metrics.reconciles.get()).values.reduce((a, v) => a + v.value, 0) >= ROUTES, {
-      timeoutMs: 600_000,
-      intervalMs: 50,
-      message: 'restart reconciled',
-    });
+    await waitFor(
+      async () => op3.ready && (await op3.metrics.reconciles.get()).values.reduce((a, v) => a + v.value, 0) >= ROUTES,
+      {
+        timeoutMs: 600_000,
+        intervalMs: 50,
+        message: 'restart reconciled',
+      },
+    );
     await op3.whenIdle();
     const restartMs = performance.now() - t2;
     const republished = (await op3.metrics.tablesPublished.get()).values[0]?.value ?? 0;

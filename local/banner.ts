@@ -32,18 +32,19 @@ export function modelWinners(tables: ReadonlyArray<RoutingTable>): { lines: stri
     // Routes are tried in precedence order; a route without header conditions catches everything after it.
     const catchAll = candidates.find((t) => t.match.headers.length === 0);
     for (const t of candidates) {
-      const why = `priority ${t.match.priority}${candidates.length > 1 ? `, ${candidates.indexOf(t) + 1} of ${candidates.length} by priority then name` : ''}`;
-      if (t === catchAll) {
-        wins.add(routeKey(t));
-        lines.push(`  ${model} -> ${t.route.name} (${why})`);
-        break;
-      }
       wins.add(routeKey(t));
-      lines.push(`  ${model} with header ${headersText(t)} -> ${t.route.name} (${why})`);
-    }
-    const losers = candidates.slice(catchAll ? candidates.indexOf(catchAll) + 1 : candidates.length);
-    if (losers.length > 0 && catchAll) {
-      lines.push(`    (also listed by ${losers.map((t) => t.route.name).join(', ')}: ${catchAll.route.name} wins)`);
+      if (t !== catchAll) {
+        lines.push(`  ${model} with header ${headersText(t)} -> ${t.route.name} (priority ${t.match.priority})`);
+        continue;
+      }
+      const losers = candidates.slice(candidates.indexOf(t) + 1).map((l) => {
+        const why =
+          l.match.priority < t.match.priority ? `priority ${l.match.priority}` : 'same priority, later by name';
+        return `${l.route.name} (${why})`;
+      });
+      const also = losers.length > 0 ? `; also listed by ${losers.join(', ')}` : '';
+      lines.push(`  ${model} -> ${t.route.name} (priority ${t.match.priority}${also})`);
+      break;
     }
   }
   const shadowed = tables.filter((t) => !wins.has(routeKey(t))).map((t) => t.route.name);

@@ -71,7 +71,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     }
     if (value !== undefined) flags.set(name, value);
   }
-  const str = (flag: string, envName?: string): string | undefined => flags.get(flag) ?? (envName ? env[envName] : undefined);
+  const str = (flag: string, envName?: string): string | undefined =>
+    flags.get(flag) ?? (envName ? env[envName] : undefined);
   const duration = (flag: string, dflt: number): number => {
     const raw = flags.get(flag);
     if (raw === undefined) return dflt;
@@ -95,12 +96,19 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
 
   const redisUrl = str('--redis', 'MODELROUTE_REDIS_URL') ?? '';
   if (!redisUrl) problems.push('--redis (or MODELROUTE_REDIS_URL) is required');
-  else if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`--redis: '${redisUrl}' must start with redis:// or rediss://`);
+  else if (!/^rediss?:\/\//.test(redisUrl))
+    problems.push(`--redis: '${redisUrl}' must start with redis:// or rediss://`);
 
   const nsRaw = str('--namespaces', 'MODELROUTE_NAMESPACES');
-  const namespaces = nsRaw ? nsRaw.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const namespaces = nsRaw
+    ? nsRaw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
   for (const ns of namespaces ?? []) {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63) problems.push(`--namespaces: '${ns}' is not a valid namespace name`);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63)
+      problems.push(`--namespaces: '${ns}' is not a valid namespace name`);
   }
 
   const le = flags.get('--leader-elect') ?? 'false';
@@ -108,7 +116,10 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   const leaseDurationMs = duration('--lease-duration', 15_000);
   const renewDeadlineMs = duration('--renew-deadline', Math.min(10_000, Math.round(leaseDurationMs * 0.66)));
   const retryPeriodMs = duration('--retry-period', Math.min(2_000, Math.max(100, Math.round(renewDeadlineMs / 4))));
-  if (renewDeadlineMs >= leaseDurationMs) problems.push('--renew-deadline must be shorter than --lease-duration (the leader must step down before others may take over)');
+  if (renewDeadlineMs >= leaseDurationMs)
+    problems.push(
+      '--renew-deadline must be shorter than --lease-duration (the leader must step down before others may take over)',
+    );
   if (retryPeriodMs >= renewDeadlineMs) problems.push('--retry-period must be shorter than --renew-deadline');
 
   const adminRaw = flags.get('--admin') ?? '127.0.0.1:15600';
@@ -117,7 +128,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   if (!am || adminPort > 65535) problems.push(`--admin: '${adminRaw}' must be host:port`);
 
   const logLevel = flags.get('--log-level') ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`--log-level: '${logLevel}' must be debug, info, warn or error`);
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    problems.push(`--log-level: '${logLevel}' must be debug, info, warn or error`);
 
   const config: OperatorConfig = {
     kubeconfig: str('--kubeconfig', 'KUBECONFIG'),

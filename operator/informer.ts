@@ -44,6 +44,10 @@ export interface InformerHandlers<T> {
   /** After each successful list: the cache now mirrors the server. */
   synced?(): void;
   error?(err: unknown, phase: 'list' | 'watch'): void;
+  /** A watch went silent past its deadline: other connections to the apiserver may be half-open too. */
+  stalled?(): void;
+  /** The watch's resourceVersion expired (410); a relist follows. */
+  expired?(): void;
 }
 
 export interface InformerOptions<T> {
@@ -130,7 +134,11 @@ export class Informer<T extends KubeObject> {
 
   private async doList(): Promise<void> {
     this.state = 'listing';
-    const result = await withTimeout(this.opts.source.list(), this.opts.listTimeoutMs, `list ${this.opts.source.description}`);
+    const result = await withTimeout(
+      this.opts.source.list(),
+      this.opts.listTimeoutMs,
+      `list ${this.opts.source.description}`,
+    );
     if (this.stopped) return;
     this.stats.lists++;
     this.lastListAt = Date.now();
@@ -167,6 +175,7 @@ export class Informer<T extends KubeObject> {
         () => {
           if (resyncIn < stallMs) return finish('resync');
           this.stats.stalls++;
+          this.opts.handlers.stalled?.();
           finish('stalled');
         },
         Math.min(stallMs, resyncIn),
@@ -189,6 +198,7 @@ export class Informer<T extends KubeObject> {
           const status = obj as { code?: number; message?: string } | undefined;
           if (status?.code === 410) {
             this.stats.expired++;
+            this.opts.handlers.expired?.();
             return finish('expired');
           }
           return finish(new Error(`watch ${this.opts.source.description}: ${status?.message ?? 'error event'}`));
@@ -215,12 +225,17 @@ export class Informer<T extends KubeObject> {
           // A watch that fails with 410 on open is the same as an expired event.
           if ((err as { statusCode?: number }).statusCode === 410) {
             this.stats.expired++;
+            this.opts.handlers.expired?.();
             return finish('expired');
           }
           return finish(e);
         }
         // A close with no event at all, right after opening, is a server refusing us: treat as an error so it backs off.
-        finish(receivedAny || Date.now() - openedAt > 1000 ? 'closed' : new Error(`watch ${this.opts.source.description} closed immediately`));
+        finish(
+          receivedAny || Date.now() - openedAt > 1000
+            ? 'closed'
+            : new Error(`watch ${this.opts.source.description} closed immediately`),
+        );
       };
       const openedAt = Date.now();
       this.opts.source.watch(this.resourceVersion, watchTimeoutSeconds, onEvent, onDone).then(

@@ -8,7 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
-import { createConfiguration, ServerConfiguration, type KubeConfig, type Middleware, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import {
+  createConfiguration,
+  ServerConfiguration,
+  type KubeConfig,
+  type Middleware,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 
 const agents = new Map<string, Agent>();
 
@@ -17,7 +24,13 @@ function keepAliveAgent(agent: unknown): Agent | undefined {
   if (!(agent instanceof Agent) || agent.constructor !== Agent) return undefined;
   const o = agent.options;
   const id = createHash('sha256')
-    .update(JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, o.rejectUnauthorized].map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : (v ?? null)))))
+    .update(
+      JSON.stringify(
+        [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, o.rejectUnauthorized].map((v) =>
+          Buffer.isBuffer(v) ? v.toString('base64') : (v ?? null),
+        ),
+      ),
+    )
     .digest('hex');
   let shared = agents.get(id);
   if (!shared) {
@@ -28,7 +41,20 @@ function keepAliveAgent(agent: unknown): Agent | undefined {
   return shared;
 }
 
-export function makeApi<T>(kc: KubeConfig, Api: new (config: ReturnType<typeof createConfiguration>) => T, timeoutMs: number): T {
+/**
+ * Closes every pooled connection, in use or idle. Called when a watch stalls: a half-open connection gives no
+ * error, so the sockets the pool would hand out next are as suspect as the watch's own.
+ */
+export function resetConnections(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
+}
+
+export function makeApi<T>(
+  kc: KubeConfig,
+  Api: new (config: ReturnType<typeof createConfiguration>) => T,
+  timeoutMs: number,
+): T {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const middleware: Middleware = {
@@ -41,6 +67,10 @@ export function makeApi<T>(kc: KubeConfig, Api: new (config: ReturnType<typeof c
     post: async (rsp: ResponseContext) => rsp,
   };
   return new Api(
-    createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: kc }, promiseMiddleware: [middleware] }),
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [middleware],
+    }),
   );
 }

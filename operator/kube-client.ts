@@ -37,7 +37,13 @@ export class KubeClient {
   async getRoute(namespace: string, name: string): Promise<ModelRoute | undefined> {
     try {
       return (await this.call(
-        this.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace, name }),
+        this.custom.getNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: PLURAL,
+          namespace,
+          name,
+        }),
         `get modelroute ${namespace}/${name}`,
       )) as ModelRoute;
     } catch (err) {
@@ -50,7 +56,14 @@ export class KubeClient {
   async replaceRoute(route: ModelRoute): Promise<ModelRoute> {
     const { namespace = 'default', name } = route.metadata;
     return (await this.call(
-      this.custom.replaceNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace, name, body: route }),
+      this.custom.replaceNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: route,
+      }),
       `update modelroute ${namespace}/${name}`,
     )) as ModelRoute;
   }
@@ -71,7 +84,10 @@ export class KubeClient {
         `update status of modelroute ${namespace}/${name}`,
       )) as ModelRoute;
     } catch (err) {
-      if (isConflict(err)) throw new OperatorError('ERR_OPERATOR_CONFLICT', `status of ${namespace}/${name} changed meanwhile`, { cause: err });
+      if (isConflict(err))
+        throw new OperatorError('ERR_OPERATOR_CONFLICT', `status of ${namespace}/${name} changed meanwhile`, {
+          cause: err,
+        });
       throw err;
     }
   }
@@ -95,7 +111,10 @@ export class KubeClient {
   async ensureDataKey(namespace: string): Promise<Buffer> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const s = await this.call(this.core.readNamespacedSecret({ namespace, name: DATA_KEY_SECRET }), `get data key in ${namespace}`);
+        const s = await this.call(
+          this.core.readNamespacedSecret({ namespace, name: DATA_KEY_SECRET }),
+          `get data key in ${namespace}`,
+        );
         const key = Buffer.from(s.data?.[DATA_KEY_FIELD] ?? '', 'base64');
         if (key.length !== DATA_KEY_BYTES) {
           throw new OperatorError(
@@ -136,7 +155,14 @@ export class KubeClient {
         namespace,
         body: {
           metadata: { name: `${name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
-          involvedObject: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelRoute', namespace, name, uid, resourceVersion },
+          involvedObject: {
+            apiVersion: `${API_GROUP}/${API_VERSION}`,
+            kind: 'ModelRoute',
+            namespace,
+            name,
+            uid,
+            resourceVersion,
+          },
           type: e.type,
           reason: e.reason,
           message: e.message,

@@ -31,9 +31,11 @@ export function modelRouteSource(kc: KubeConfig, namespace?: string): ListWatchS
     description: `modelroutes${namespace ? ` in ${namespace}` : ''}`,
     async list(): Promise<ListResult<ModelRoute>> {
       const params = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
-      const res = (namespace
-        ? await api.listNamespacedCustomObject({ ...params, namespace })
-        : await api.listClusterCustomObject(params)) as { items: ModelRoute[]; metadata: { resourceVersion: string } };
+      const res = (
+        namespace
+          ? await api.listNamespacedCustomObject({ ...params, namespace })
+          : await api.listClusterCustomObject(params)
+      ) as { items: ModelRoute[]; metadata: { resourceVersion: string } };
       return { items: res.items, resourceVersion: res.metadata.resourceVersion };
     },
     watch: watchPath(new Watch(kc), path),
@@ -56,5 +58,11 @@ export function secretSource(kc: KubeConfig, namespace?: string): ListWatchSourc
 
 /** The operator keeps only a Secret's identity in memory: it reads the value when it reconciles. */
 export function secretIdentity(s: V1Secret): V1Secret {
-  return { metadata: { name: s.metadata?.name, namespace: s.metadata?.namespace, resourceVersion: s.metadata?.resourceVersion } };
+  return {
+    metadata: {
+      name: s.metadata?.name,
+      namespace: s.metadata?.namespace,
+      resourceVersion: s.metadata?.resourceVersion,
+    },
+  };
 }

@@ -57,7 +57,9 @@ export class LeaderElector {
       const lease = await this.read();
       if (lease?.spec?.holderIdentity !== this.opts.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
-      await this.call(this.api.replaceNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name, body: lease }));
+      await this.call(
+        this.api.replaceNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name, body: lease }),
+      );
       this.opts.log.info('leader lease released', { lease: this.opts.name });
     } catch (err) {
       this.opts.log.warn('could not release leader lease', { error: messageOf(err) });
@@ -100,7 +102,13 @@ export class LeaderElector {
             namespace,
             body: {
               metadata: { name, namespace },
-              spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now), leaseTransitions: 0 },
+              spec: {
+                holderIdentity: identity,
+                leaseDurationSeconds: durationSeconds,
+                acquireTime: new V1MicroTime(now),
+                renewTime: new V1MicroTime(now),
+                leaseTransitions: 0,
+              },
             },
           }),
         );

@@ -10,6 +10,7 @@ import type { ModelRoute } from '../core/api/types.js';
 import type { BackoffPolicy } from './backoff.js';
 import { messageOf } from './errors.js';
 import { Informer, keyOf, type InformerOptions, type KubeObject, type ListWatchSource } from './informer.js';
+import { resetConnections } from './kube-api.js';
 import { DATA_KEY_SECRET, KubeClient } from './kube-client.js';
 import { modelRouteSource, secretIdentity, secretSource } from './kube-sources.js';
 import { LeaderElector } from './leader-election.js';
@@ -127,7 +128,12 @@ export class Operator {
       for (const key of this.secretIndex.routesFor(keyOf(s))) this.queue.add(key);
     };
     this.secretInformers = namespaces.map((ns) =>
-      this.informer(secretSource(opts.kubeConfig, ns), 'secrets', { upsert: onSecret, delete: onSecret }, secretIdentity),
+      this.informer(
+        secretSource(opts.kubeConfig, ns),
+        'secrets',
+        { upsert: onSecret, delete: onSecret },
+        secretIdentity,
+      ),
     );
     this.guard = new RedisGuard({
       redis: opts.redis,
@@ -176,7 +182,9 @@ export class Operator {
 
   /** Ready once every informer has listed and Redis is connected. */
   get ready(): boolean {
-    return [...this.routeInformers, ...this.secretInformers].every((i) => i.synced) && this.opts.redis.status === 'ready';
+    return (
+      [...this.routeInformers, ...this.secretInformers].every((i) => i.synced) && this.opts.redis.status === 'ready'
+    );
   }
 
   /** The informers, for tests and the admin endpoint. */
@@ -229,8 +237,20 @@ export class Operator {
         ...handlers,
         error: (err, phase) => {
           this.metrics.watchRestarts.inc({ resource, cause: 'error' });
-          this.opts.log.warn('informer restarting after error', { resource: source.description, phase, error: messageOf(err) });
+          this.opts.log.warn('informer restarting after error', {
+            resource: source.description,
+            phase,
+            error: messageOf(err),
+          });
         },
+        stalled: () => {
+          this.metrics.watchRestarts.inc({ resource, cause: 'stalled' });
+          this.opts.log.warn('watch stalled: relisting and dropping pooled apiserver connections', {
+            resource: source.description,
+          });
+          resetConnections();
+        },
+        expired: () => this.metrics.watchRestarts.inc({ resource, cause: 'expired' }),
       },
       watchTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
       stallGraceMs: this.opts.stallGraceMs ?? 30_000,

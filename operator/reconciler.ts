@@ -48,7 +48,9 @@ export class Reconciler {
 
   async reconcile(key: string): Promise<HandlerResult | void> {
     const [ns = '', name = ''] = key.split('/');
-    let route = this.deps.cached ? structuredClone(this.deps.cached(ns, name)) : await this.deps.kube.getRoute(ns, name);
+    let route = this.deps.cached
+      ? structuredClone(this.deps.cached(ns, name))
+      : await this.deps.kube.getRoute(ns, name);
     if (!route) {
       // Gone without our finalizer (e.g. it was force-removed): make sure no table is left behind anyway.
       if (await this.deps.store.remove(ns, name)) this.deps.metrics?.tablesDeleted.inc();
@@ -57,19 +59,25 @@ export class Reconciler {
     if (route.metadata.deletionTimestamp) return this.finalize(route);
     const finalizers = (route.metadata.finalizers as string[] | undefined) ?? [];
     if (!finalizers.includes(FINALIZER)) {
-      route = await this.deps.kube.replaceRoute({ ...route, metadata: { ...route.metadata, finalizers: [...finalizers, FINALIZER] } });
+      route = await this.deps.kube.replaceRoute({
+        ...route,
+        metadata: { ...route.metadata, finalizers: [...finalizers, FINALIZER] },
+      });
     }
     const outcome = await this.sync(route);
     const now = this.now();
     const generation = route.metadata.generation;
-    const { changed, status } = await writeStatus(this.deps, route, (latest) => routeStatus(latest, outcome, now, generation));
+    const { changed, status } = await writeStatus(this.deps, route, (latest) =>
+      routeStatus(latest, outcome, now, generation),
+    );
     if (outcome.kind === 'published' && outcome.wrote) {
       this.deps.metrics?.tablesPublished.inc();
       await this.event(route, 'Normal', 'Published', `Published routing table ${outcome.table.tableVersion}`);
     }
     // Warnings only when the status changed: a resync of a still-broken route does not spam Events.
     if (changed && outcome.kind === 'invalid') await this.event(route, 'Warning', 'Rejected', status?.message ?? '');
-    if (changed && outcome.kind === 'secretMissing') await this.event(route, 'Warning', 'SecretNotFound', status?.message ?? '');
+    if (changed && outcome.kind === 'secretMissing')
+      await this.event(route, 'Warning', 'SecretNotFound', status?.message ?? '');
     if (outcome.kind === 'secretMissing') return { requeueAfterMs: SECRET_RECHECK_MS };
   }
 
@@ -81,19 +89,25 @@ export class Reconciler {
 
     const sealed = new Map<string, SealedCredential>();
     const missing: SyncOutcome & { kind: 'secretMissing' } = { kind: 'secretMissing', missing: [] };
-    const refs = route.spec.backends.flatMap((b, i) => (b.credentialsSecretRef ? [{ ref: b.credentialsSecretRef, i }] : []));
-    if (refs.length > 0) {
-      const dataKey = await this.dataKey(ns);
-      for (const { ref, i } of refs) {
-        const id = `${ref.name}\u0000${ref.key}`;
-        if (sealed.has(id)) continue;
-        const read = await this.deps.kube.readSecretKey(ns, ref.name, ref.key);
-        if (!read.found) {
-          missing.missing.push({ field: `spec.backends[${i}].credentialsSecretRef`, secret: ref.name, key: ref.key, why: read.why });
-          continue;
-        }
-        sealed.set(id, sealCredential(read.value, dataKey));
+    const refs = route.spec.backends.flatMap((b, i) =>
+      b.credentialsSecretRef ? [{ ref: b.credentialsSecretRef, i }] : [],
+    );
+    // Ensured for every namespace with routes, credentials or not: sidecars mount it and expect it there.
+    const dataKey = await this.dataKey(ns);
+    for (const { ref, i } of refs) {
+      const id = `${ref.name}\u0000${ref.key}`;
+      if (sealed.has(id)) continue;
+      const read = await this.deps.kube.readSecretKey(ns, ref.name, ref.key);
+      if (!read.found) {
+        missing.missing.push({
+          field: `spec.backends[${i}].credentialsSecretRef`,
+          secret: ref.name,
+          key: ref.key,
+          why: read.why,
+        });
+        continue;
       }
+      sealed.set(id, sealCredential(read.value, dataKey));
     }
     if (missing.missing.length > 0) return missing;
 

@@ -57,7 +57,10 @@ export class RedisGuard {
       const current = await this.opts.store.getEpoch();
       this.opts.onChecked?.();
       if (!this.running || current === this.epoch) return;
-      this.opts.log.warn('Redis lost the operator epoch: republishing every routing table', { expected: this.epoch, found: current });
+      this.opts.log.warn('Redis lost the operator epoch: republishing every routing table', {
+        expected: this.epoch,
+        found: current,
+      });
       this.epoch = this.newEpoch();
       await this.opts.store.setEpoch(this.epoch);
       this.opts.onLost();

@@ -36,7 +36,16 @@ return n
 `;
 
 type ScriptRedis = Redis & {
-  mrPublish(t: string, v: string, i: string, json: string, version: string, route: string, ch: string, msg: string): Promise<number>;
+  mrPublish(
+    t: string,
+    v: string,
+    i: string,
+    json: string,
+    version: string,
+    route: string,
+    ch: string,
+    msg: string,
+  ): Promise<number>;
   mrDelete(t: string, v: string, i: string, route: string, ch: string, msg: string): Promise<number>;
 };
 
@@ -69,7 +78,14 @@ export class RedisStore {
   /** Removes a route's table, version and index entry; publishes a null version if anything was there. */
   async remove(ns: string, name: string): Promise<boolean> {
     const message = JSON.stringify({ route: name, tableVersion: null });
-    const n = await this.redis.mrDelete(keys.table(ns, name), keys.version(ns, name), keys.index(ns), name, keys.events(ns), message);
+    const n = await this.redis.mrDelete(
+      keys.table(ns, name),
+      keys.version(ns, name),
+      keys.index(ns),
+      name,
+      keys.events(ns),
+      message,
+    );
     return n > 0;
   }
 

@@ -41,7 +41,13 @@ export function routeStatus(
   const cond = (type: 'Accepted' | 'Ready', ok: boolean, reason: string, message: string): void => {
     conditions = setCondition(
       conditions,
-      { type, status: ok ? 'True' : 'False', reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      {
+        type,
+        status: ok ? 'True' : 'False',
+        reason,
+        message,
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      },
       now,
     );
   };
@@ -62,7 +68,12 @@ export function routeStatus(
     case 'invalid': {
       const detail = outcome.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
       cond('Accepted', false, Reason.InvalidSpec, `The spec is invalid: ${detail}`);
-      cond('Ready', false, Reason.NotAccepted, `The spec of generation ${generation ?? '?'} was not published.${stillServed}`);
+      cond(
+        'Ready',
+        false,
+        Reason.NotAccepted,
+        `The spec of generation ${generation ?? '?'} was not published.${stillServed}`,
+      );
       status.message = `Fix the spec: ${detail}.${stillServed}`;
       break;
     }

@@ -5,11 +5,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decide, selectRoute } from '../core/decide.js';
-import { RouteError, type DecideContext, type RoutingTable } from '../core/api/types.js';
+import { RouteError, type DecideContext, type Decision, type RoutingTable } from '../core/api/types.js';
 import { SidecarError, sendError } from './errors.js';
 import { forward, type ForwarderDeps } from './forwarder.js';
 import { parseRequest, type Endpoint } from './parse-request.js';
 import { readBody } from './read-body.js';
+import type { RequestObserver } from './observer.js';
 import type { TableStore } from './table-store.js';
 
 const ENDPOINTS: Record<string, Endpoint> = {
@@ -26,6 +27,9 @@ export interface ApiHandlerOptions {
   bodyLimit: number;
   /** Requests refused before any backend was chosen, by status. */
   onRefused?(status: number, code: string): void;
+  /** After each decision (feeds the targetShare calibrators). */
+  onDecided?(d: Decision): void;
+  observer?: RequestObserver;
 }
 
 export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -93,12 +97,26 @@ async function handle(
     );
   }
   let decision;
+  const decideStartedAt = performance.now();
   try {
     decision = decide(table, parsed.facts, o.ctx);
   } catch (err) {
     if (err instanceof RouteError) throw new SidecarError(err.status, err.code, err.message);
     throw err;
   }
+  o.onDecided?.(decision);
+  const f = parsed.facts;
+  o.observer?.decided(
+    req,
+    decision,
+    {
+      endpoint: f.endpoint,
+      stream: parsed.stream,
+      messages: f.messages,
+      ...(f.maxOutputTokens !== undefined && { maxOutputTokens: f.maxOutputTokens }),
+    },
+    decideStartedAt,
+  );
   const gone = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) gone.abort(new Error('client closed the connection'));

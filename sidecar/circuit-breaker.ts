@@ -43,6 +43,12 @@ export class CircuitBreakers {
     return true;
   }
 
+  /** The request let through ended without a verdict (the client left): let the next one probe. */
+  release(key: string): void {
+    const c = this.circuits.get(key);
+    if (c) c.probing = false;
+  }
+
   success(key: string): void {
     const c = this.circuits.get(key);
     if (c) {

@@ -5,13 +5,13 @@
  * event. Open circuits are skipped without waiting. Usage is recorded after the answer, off the hot path.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { finished, pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Decision, FailureKind, TableBackend } from '../core/api/types.js';
 import { parseRetryAfter, type CircuitBreakers } from './circuit-breaker.js';
 import type { Credentials } from './credentials.js';
 import { SidecarError, errorJSON, sendError } from './errors.js';
+import type { AttemptObserver } from './observer.js';
 import type { ParsedRequest } from './parse-request.js';
 import { SseUsageTap } from './sse-usage-tap.js';
 import { upstreamBody } from './upstream-body.js';
@@ -30,6 +30,8 @@ export interface ForwarderDeps {
   /** Seconds the sidecar added before the answer's first byte (total minus upstream wait). */
   onOverhead(seconds: number): void;
   onAnswered(d: Decision, backend: string, status: number): void;
+  /** Observes each upstream call (tracing); the headers it gives go on the upstream request. */
+  startAttempt?(d: Decision, b: TableBackend): AttemptObserver;
 }
 
 export interface Call {
@@ -106,7 +108,7 @@ export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
         try {
           await sleep(d.table.retry.backoffMs, undefined, { signal: call.clientGone });
         } catch {
-          return;
+          return deps.breakers.release(key);
         }
       }
       const failure = await attempt(deps, call, b, body, auth ? { [auth.header]: auth.value } : {});
@@ -114,7 +116,7 @@ export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
         deps.breakers.success(key);
         return;
       }
-      if (call.clientGone.aborted) return;
+      if (call.clientGone.aborted) return deps.breakers.release(key);
       const retryAfter = failure.kind === '429' ? parseRetryAfter(failure.answer?.headers['retry-after']) : undefined;
       deps.breakers.failure(key, retryAfter);
       last = failure;
@@ -160,6 +162,11 @@ async function attempt(
     timedOut = true;
     ac.abort(new Error(`total timeout of ${b.timeouts.totalMs} ms`));
   }, b.timeouts.totalMs);
+  const obs = deps.startAttempt?.(d, b);
+  const failed = (f: Failure): Failure => {
+    obs?.end({ kind: f.kind, ...(f.answer && { status: f.answer.status }), ...(f.error && { error: f.error }) });
+    return f;
+  };
   const sentAt = performance.now();
   let bodyDoneAt = sentAt;
   try {
@@ -179,22 +186,23 @@ async function attempt(
         bodyTimeout: b.timeouts.idleMs,
       });
     } catch (err) {
-      return { kind: timedOut ? 'timeout' : classify(err), backend: b, error: err as Error };
+      return failed({ kind: timedOut ? 'timeout' : classify(err), backend: b, error: err as Error });
     }
     const upstreamWait = performance.now() - sentAt;
     deps.onUpstreamLatency(d, b, upstreamWait / 1000);
     const status = r.statusCode;
+    obs?.responded(status);
     if (status === 429 || status >= 500) {
       const answer = {
         status,
         headers: pick(r.headers),
         body: await readCapped(r.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0)),
       };
-      return { kind: status === 429 ? '429' : '5xx', backend: b, answer };
+      return failed({ kind: status === 429 ? '429' : '5xx', backend: b, answer });
     }
     const type = header(r.headers, 'content-type') ?? '';
     if (status < 300 && type.includes('text/event-stream')) {
-      await stream(deps, call, b, r, sentAt);
+      await stream(deps, call, b, r, sentAt, obs);
       return undefined;
     }
     let buf: Buffer;
@@ -202,14 +210,14 @@ async function attempt(
       buf = Buffer.from(await r.body.arrayBuffer());
       bodyDoneAt = performance.now();
     } catch (err) {
-      return { kind: timedOut ? 'timeout' : classify(err), backend: b, error: err as Error };
+      return failed({ kind: timedOut ? 'timeout' : classify(err), backend: b, error: err as Error });
     }
     let json: unknown;
     if (status < 300) {
       try {
         json = JSON.parse(buf.toString('utf8'));
       } catch {
-        return {
+        return failed({
           kind: '5xx',
           backend: b,
           error: new SidecarError(
@@ -217,12 +225,12 @@ async function attempt(
             'upstream_invalid_json',
             `backend ${b.name} answered ${status} with a body that is not JSON`,
           ),
-        };
+        });
       }
       const e = (json as { error?: { message?: unknown } } | null)?.error;
       if (e && typeof e === 'object') {
         const message = typeof e.message === 'string' ? e.message : 'unknown error';
-        return {
+        return failed({
           kind: '5xx',
           backend: b,
           error: new SidecarError(
@@ -230,7 +238,7 @@ async function attempt(
             'upstream_error_body',
             `backend ${b.name} answered ${status} with an error: ${message}`,
           ),
-        };
+        });
       }
     }
     deps.onOverhead((sentAt - call.startedAt + performance.now() - bodyDoneAt) / 1000);
@@ -240,6 +248,9 @@ async function attempt(
       ...explainHeaders(d, b),
     });
     call.res.end(buf);
+    if (json !== undefined) obs?.body(json);
+    obs?.firstChunk();
+    obs?.end();
     deps.onAnswered(d, b.name, status);
     if (status < 300)
       void settleUsage(deps, call, b, usageFrom((json as { usage?: unknown } | undefined)?.usage), () =>
@@ -258,6 +269,7 @@ async function stream(
   b: TableBackend,
   r: Dispatcher.ResponseData,
   sentAt: number,
+  obs: AttemptObserver | undefined,
 ): Promise<void> {
   const { res, parsed, decision: d } = call;
   const tap = new SseUsageTap(parsed.endpoint, !parsed.clientWantsStreamUsage);
@@ -268,25 +280,38 @@ async function stream(
     ...explainHeaders(d, b),
   });
   res.flushHeaders();
+  obs?.firstChunk();
   deps.onOverhead((sentAt - call.startedAt) / 1000);
   deps.onAnswered(d, b.name, r.statusCode);
-  // pipe() carries the client's backpressure back to the upstream socket; the pipeline only covers the
-  // upstream side, so an upstream failure leaves the response open for the in-band error below.
-  tap.pipe(res, { end: false });
   try {
-    await pipeline(r.body, tap);
-    await finished(tap);
+    await relay(r.body, tap, res);
     res.end();
+    obs?.end();
   } catch (err) {
-    if (call.clientGone.aborted || res.destroyed) {
-      r.body.destroy();
-    } else {
+    r.body.destroy();
+    tap.destroy();
+    obs?.end({ kind: call.clientGone.aborted ? 'client_closed' : 'upstream_stream_error', error: err as Error });
+    if (!call.clientGone.aborted && !res.destroyed) {
       // Committed: no fallback now. Tell the client in-band; the SDKs raise it as an APIError.
       const message = `backend ${b.name} stream failed: ${(err as Error).message}`;
       res.end(`data: ${errorJSON('api_error', 'upstream_stream_error', message)}\n\n`);
     }
   }
   await settleUsage(deps, call, b, tap.usage, () => tap.outputText());
+}
+
+/**
+ * upstream -> tap -> client with pipe(), which carries the client's backpressure back to the upstream
+ * socket. Unlike pipeline() it leaves the response open on an upstream failure (for the in-band error) and
+ * allocates no AbortController per stream. Resolves once every byte was handed to the response.
+ */
+function relay(body: Dispatcher.ResponseData['body'], tap: SseUsageTap, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    body.once('error', reject);
+    tap.once('error', reject);
+    tap.once('end', resolve);
+    body.pipe(tap).pipe(res, { end: false });
+  });
 }
 
 async function settleUsage(

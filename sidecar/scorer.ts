@@ -9,16 +9,25 @@ import { createClassifier, type ModelWeights } from '../core/classifier/model.js
 import type { ChatMessage } from '../core/classifier/text.js';
 import { SidecarError } from './errors.js';
 
-export function loadScorer(log: (m: string) => void, weightsPath?: string): DecideContext['score'] {
+export interface Scorer {
+  score: DecideContext['score'];
+  /** Quantiles of the training scores: where a targetShare threshold starts before traffic is seen. */
+  prior?: readonly number[];
+}
+
+export function loadScorer(log: (m: string) => void, weightsPath?: string): Scorer {
   const path = weightsPath ?? new URL('../core/classifier/weights.json', import.meta.url);
   try {
-    const classifier = createClassifier(JSON.parse(readFileSync(path, 'utf8')) as ModelWeights);
-    return (messages) => classifier.score(messages as readonly ChatMessage[]);
+    const weights = JSON.parse(readFileSync(path, 'utf8')) as ModelWeights;
+    const classifier = createClassifier(weights);
+    return { score: (messages) => classifier.score(messages as readonly ChatMessage[]), prior: weights.prior };
   } catch (err) {
     const reason = `complexity classifier unavailable (${String(path)}): ${(err as Error).message}`;
     log(reason);
-    return () => {
-      throw new SidecarError(503, 'classifier_unavailable', reason, 'api_error');
+    return {
+      score: () => {
+        throw new SidecarError(503, 'classifier_unavailable', reason, 'api_error');
+      },
     };
   }
 }

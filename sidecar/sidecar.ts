@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import type { DecideContext } from '../core/api/types.js';
+import type { DecideContext, Decision, TableBackend } from '../core/api/types.js';
 import { createAdminServer } from './admin-server.js';
 import { createApiHandler } from './api-handler.js';
 import { BudgetSpend } from './budget-spend.js';
@@ -13,8 +13,10 @@ import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
 import { Credentials, type CredentialResolver } from './credentials.js';
 import type { ForwarderDeps } from './forwarder.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import type { RequestObserver } from './observer.js';
 import { RedisTableStore } from './redis-table-store.js';
 import { loadScorer } from './scorer.js';
+import { ShareThresholds } from './share-thresholds.js';
 import type { TableStore, TableStoreHooks } from './table-store.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UsageRecorder } from './usage-recorder.js';
@@ -44,8 +46,12 @@ export interface SidecarOptions {
   /** Usage flush period (ms). */
   flushMs?: number;
   score?: DecideContext['score'];
+  /** With `score`: quantiles of its expected scores, the targetShare calibrators' starting point. */
+  scorePrior?: readonly number[];
   random?: () => number;
   log?: (message: string) => void;
+  /** Per-request telemetry (telemetry/sidecar-telemetry.ts); called at each step, never awaited. */
+  observer?: RequestObserver;
 }
 
 export interface Sidecar {
@@ -75,7 +81,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const hooks: TableStoreHooks = {
     prepare: (t) => credentials.prepare(t),
     rejected: (route) => metrics.tablesRejected.labels(route).inc(),
-    changed: (tables) => metrics.tablesLoaded.set(tables.length),
+    changed: (tables) => {
+      metrics.tablesLoaded.set(tables.length);
+      o.observer?.tablesChanged(tables);
+    },
     log,
   };
 
@@ -104,8 +113,11 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     : undefined;
   const budget = redis ? new BudgetSpend(redis, o.namespace, () => store.current(), usage) : undefined;
 
+  const scorer = o.score ? { score: o.score, prior: o.scorePrior } : loadScorer(log);
+  const thresholds = new ShareThresholds(scorer.prior);
   const ctx: DecideContext = {
-    score: o.score ?? loadScorer(log),
+    score: scorer.score,
+    threshold: (t) => thresholds.threshold(t),
     random: o.random ?? Math.random,
     ...(budget && { spentUSD: (t) => budget.spentUSD(t) }),
   };
@@ -121,11 +133,16 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       metrics.tokens.labels(route, b.name, 'input').inc(tokens.input);
       metrics.tokens.labels(route, b.name, 'output').inc(tokens.output);
       metrics.cost.labels(route, b.name).inc(cost / 1e6);
+      o.observer?.usage(d, b, tokens);
     },
     onUpstreamLatency: (d, b, s) => metrics.upstreamLatency.labels(d.table.route.name, b.name).observe(s),
-    onFallback: (d, b, reason) => metrics.fallbacks.labels(d.table.route.name, b.name, reason).inc(),
+    onFallback: (d, b, reason) => {
+      metrics.fallbacks.labels(d.table.route.name, b.name, reason).inc();
+      o.observer?.fallback(d, b, reason);
+    },
     onOverhead: (s) => metrics.overhead.observe(s),
     onAnswered: (d, backend, status) => metrics.requests.labels(d.table.route.name, backend, String(status)).inc(),
+    ...(o.observer && { startAttempt: (d: Decision, b: TableBackend) => o.observer!.attempt(d, b) }),
   };
   const handler = createApiHandler({
     store,
@@ -133,6 +150,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     forwarder,
     bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
     onRefused: (status) => metrics.requests.labels('-', '-', String(status)).inc(),
+    onDecided: (d) => thresholds.observe(d.table, d.score),
+    ...(o.observer && { observer: o.observer }),
   });
 
   await store.start();

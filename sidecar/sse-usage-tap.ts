@@ -10,7 +10,10 @@ import type { Endpoint } from './parse-request.js';
 import { outputTextOf, usageFrom } from './usage-extract.js';
 
 const EVENT_END = /\r?\n\r?\n/g;
+const EVENT_SPLIT = /\r?\n\r?\n/;
 const HAS_USAGE = /"usage"\s*:\s*\{/;
+/** Text kept for counting a stream that reports no usage; past this the count covers the first part only. */
+const MAX_KEPT_CHARS = 4 * 1024 * 1024;
 
 export class SseUsageTap extends Transform {
   usage: { input: number; output: number } | undefined;
@@ -19,6 +22,7 @@ export class SseUsageTap extends Transform {
   private carry = '';
   private readonly decoder = new StringDecoder('utf8');
   private readonly texts: string[] = [];
+  private keptChars = 0;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -28,7 +32,23 @@ export class SseUsageTap extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const text = this.carry + this.decoder.write(chunk);
+    const decoded = this.decoder.write(chunk);
+    // Fast path, the common case: whole events, none carrying usage. The bytes go on untouched and the text
+    // is only kept for counting, in case the stream never reports usage. Equal byte lengths with a text
+    // ending in a newline mean the decoder held no bytes from the previous chunk.
+    if (
+      this.carry === '' &&
+      decoded.endsWith('\n\n') &&
+      !HAS_USAGE.test(decoded) &&
+      Buffer.byteLength(decoded) === chunk.length
+    ) {
+      this.keepText(decoded);
+      this.sentAny = true;
+      this.push(chunk);
+      cb();
+      return;
+    }
+    const text = this.carry + decoded;
     let out = '';
     let start = 0;
     EVENT_END.lastIndex = 0;
@@ -58,26 +78,36 @@ export class SseUsageTap extends Transform {
   /** Output text seen so far, for counting when no usage arrived. */
   outputText(): string {
     const parts: string[] = [];
-    for (const data of this.texts) {
-      try {
-        const v = JSON.parse(data) as { type?: string; delta?: unknown };
-        if (this.endpoint === 'responses') {
-          if (v.type === 'response.output_text.delta' && typeof v.delta === 'string') parts.push(v.delta);
-        } else parts.push(outputTextOf(this.endpoint, v));
-      } catch {
-        // a torn event carries no countable text
+    for (const block of this.texts) {
+      for (const event of block.split(EVENT_SPLIT)) {
+        const data = dataOf(event);
+        if (data === undefined || data === '[DONE]') continue;
+        try {
+          const v = JSON.parse(data) as { type?: string; delta?: unknown };
+          if (this.endpoint === 'responses') {
+            if (v.type === 'response.output_text.delta' && typeof v.delta === 'string') parts.push(v.delta);
+          } else parts.push(outputTextOf(this.endpoint, v));
+        } catch {
+          // a torn event carries no countable text
+        }
       }
     }
     return parts.join('');
   }
 
+  private keepText(text: string): void {
+    if (this.usage || this.keptChars > MAX_KEPT_CHARS) return;
+    this.keptChars += text.length;
+    this.texts.push(text);
+  }
+
   private keep(event: string): boolean {
-    const data = dataOf(event);
-    if (data === undefined || data === '[DONE]') return true;
-    if (!HAS_USAGE.test(data)) {
-      this.texts.push(data);
+    if (!HAS_USAGE.test(event)) {
+      this.keepText(event);
       return true;
     }
+    const data = dataOf(event);
+    if (data === undefined) return true;
     let v: { usage?: unknown; response?: { usage?: unknown }; choices?: unknown[] };
     try {
       v = JSON.parse(data) as typeof v;
@@ -86,7 +116,7 @@ export class SseUsageTap extends Transform {
     }
     const usage = usageFrom(v.usage) ?? usageFrom(v.response?.usage);
     if (usage) this.usage = usage;
-    this.texts.push(data);
+    else this.keepText(event);
     return !(this.stripUsageChunk && usage && Array.isArray(v.choices) && v.choices.length === 0);
   }
 }

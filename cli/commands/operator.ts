@@ -36,7 +36,10 @@ export async function run(argv: string[]): Promise<number> {
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
   // Retry forever: the operator must ride out a Redis restart, and the guard republishes on reconnect.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, retryStrategy: (n) => Math.min(100 * 2 ** n, 5_000) });
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 3,
+    retryStrategy: (n) => Math.min(100 * 2 ** n, 5_000),
+  });
   redis.on('error', (err: Error) => log.debug('redis error', { error: err.message }));
 
   let exitCode = 0;
@@ -71,7 +74,11 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   const admin = await startAdminServer(operator, config.admin.host, config.admin.port);
-  log.info('operator started', { admin: admin.url, identity: operator.identity, namespaces: config.namespaces ?? 'all' });
+  log.info('operator started', {
+    admin: admin.url,
+    identity: operator.identity,
+    namespaces: config.namespaces ?? 'all',
+  });
   operator.start();
 
   const onSignal = (signal: string) => () => {

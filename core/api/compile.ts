@@ -65,9 +65,9 @@ export function compile(route: ModelRoute, opts: CompileOptions = {}): RoutingTa
   return { ...body, tableVersion: tableVersionOf(body) };
 }
 
-/** The content hash of a table without its tableVersion field. */
+/** The content hash of a table without its tableVersion and provenance fields (provenance is not content). */
 export function tableVersionOf(table: Omit<RoutingTable, 'tableVersion'> & { tableVersion?: string }): string {
-  const { tableVersion: _ignored, ...rest } = table;
+  const { tableVersion: _ignored, provenance: _notContent, ...rest } = table;
   return createHash('sha256').update(canonicalJSON(rest)).digest('hex').slice(0, TABLE_VERSION_HEX_CHARS);
 }
 

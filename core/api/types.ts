@@ -178,6 +178,23 @@ export interface RoutingTable {
   retry: { attempts: number; backoffMs: number };
   overrides: { allowTierHeader: boolean; allowBackendHeader: boolean };
   budget?: { limitUSD: number; period: BudgetPeriod; action: BudgetAction };
+  /**
+   * Where this table came from, for tracing and the table-age metrics. Written by the operator next to the content
+   * and left out of the tableVersion hash: the same content published by another reconcile keeps its version.
+   */
+  provenance?: TableProvenance;
+}
+
+/** Which reconcile published a table, and when (never part of the content hash). */
+export interface TableProvenance {
+  /** W3C trace id (32 hex) of the operator's reconcile span that wrote the table. */
+  reconcileTraceId?: string;
+  /** Span id (16 hex) of that reconcile span, so a request span can link to it. */
+  reconcileSpanId?: string;
+  /** metadata.generation of the ModelRoute that was compiled. */
+  generation?: number;
+  /** When the operator wrote the table to Redis (RFC 3339). */
+  publishedAt?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

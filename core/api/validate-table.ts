@@ -95,9 +95,20 @@ export function validateTable(x: unknown): RoutingTable {
     oneOf(budget.period, ['hour', 'day', 'month'], '$.budget.period');
     oneOf(budget.action, ['downgrade', 'reject'], '$.budget.action');
   }
+  if (t.provenance !== undefined) checkProvenance(obj(t.provenance, '$.provenance'));
   const expected = tableVersionOf(t as unknown as RoutingTable);
   if (version !== expected) fail('$.tableVersion', `${version} does not match the content (hash ${expected})`);
   return t as unknown as RoutingTable;
+}
+
+function checkProvenance(p: Obj): void {
+  if (p.reconcileTraceId !== undefined && !/^[0-9a-f]{32}$/.test(String(p.reconcileTraceId)))
+    fail('$.provenance.reconcileTraceId', 'must be 32 lower-case hex characters');
+  if (p.reconcileSpanId !== undefined && !/^[0-9a-f]{16}$/.test(String(p.reconcileSpanId)))
+    fail('$.provenance.reconcileSpanId', 'must be 16 lower-case hex characters');
+  if (p.generation !== undefined) num(p.generation, '$.provenance.generation');
+  if (p.publishedAt !== undefined && Number.isNaN(Date.parse(str(p.publishedAt, '$.provenance.publishedAt'))))
+    fail('$.provenance.publishedAt', 'must be an RFC 3339 time');
 }
 
 function checkBackend(b: Obj, p: string, known: (v: unknown, path: string) => void): void {

@@ -206,14 +206,29 @@ const LEXICON: Record<CueClass, string[]> = {
   ],
 };
 
-/** Word or bigram hash -> bitmask of cue classes (bit i = CUE_CLASSES[i]). */
-export const CUE_TABLE: ReadonlyMap<number, number> = (() => {
-  const table = new Map<number, number>();
-  CUE_CLASSES.forEach((cls, bit) => {
-    for (const phrase of LEXICON[cls]) {
-      const h = phraseHash(phrase);
-      table.set(h, (table.get(h) ?? 0) | (1 << bit));
-    }
-  });
-  return table;
-})();
+const CUE_SLOTS = 1024;
+const cueKeys = new Int32Array(CUE_SLOTS);
+const cueBits = new Uint8Array(CUE_SLOTS);
+CUE_CLASSES.forEach((cls, bit) => {
+  for (const phrase of LEXICON[cls]) {
+    const h = phraseHash(phrase);
+    let i = h & (CUE_SLOTS - 1);
+    while (cueBits[i] !== 0 && cueKeys[i] !== h) i = (i + 1) & (CUE_SLOTS - 1);
+    cueKeys[i] = h;
+    cueBits[i] = (cueBits[i] ?? 0) | (1 << bit);
+  }
+});
+
+/**
+ * Cue classes of a word or bigram hash, as a bitmask (bit i = CUE_CLASSES[i]); 0 for none. An
+ * open-addressing table of typed arrays: a Map keyed by numbers would box every hash on the hot path.
+ */
+export function cueBitsOf(hash: number): number {
+  let i = hash & (CUE_SLOTS - 1);
+  for (;;) {
+    const bits = cueBits[i] ?? 0;
+    if (bits === 0) return 0;
+    if (cueKeys[i] === hash) return bits;
+    i = (i + 1) & (CUE_SLOTS - 1);
+  }
+}

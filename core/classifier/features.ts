@@ -5,7 +5,7 @@
  * Token length is an estimate, not exact o200k BPE: exact counting with gpt-tokenizer costs 25-120 us for
  * just 256 chars (cold merge cache), more than the whole 50 us budget. See TOKEN_COEF.
  */
-import { CUE_CLASSES, CUE_TABLE } from './cues.js';
+import { CUE_CLASSES, cueBitsOf } from './cues.js';
 import { FNV_OFFSET, fnvStep, pairHash } from './hash.js';
 import { type ChatMessage, type ConversationView, viewConversation } from './text.js';
 
@@ -43,7 +43,7 @@ export interface Features {
   /** Raw values, indexed like DENSE_NAMES (the model standardises them). */
   dense: Float64Array;
   /** 32-bit hashes of word unigrams and bigrams, in text order. */
-  grams: Uint32Array;
+  grams: Int32Array;
   /** 1 for grams of the last user turn, CONTEXT_WEIGHT for earlier context. */
   gramWeight: Float32Array;
   /** Where each gram is: its text is `gramText(features, i)`. */
@@ -53,7 +53,7 @@ export interface Features {
   view: ConversationView;
 }
 
-const gramBuf = new Uint32Array(MAX_GRAMS);
+const gramBuf = new Int32Array(MAX_GRAMS);
 const weightBuf = new Float32Array(MAX_GRAMS);
 const startBuf = new Int32Array(MAX_GRAMS);
 const endBuf = new Int32Array(MAX_GRAMS);
@@ -75,31 +75,47 @@ interface Counts {
   grams: number;
 }
 
-function isMathSymbol(c: number): boolean {
-  return (
-    c === 43 ||
-    c === 45 ||
-    c === 42 ||
-    c === 47 ||
-    c === 61 ||
-    c === 94 ||
-    c === 60 ||
-    c === 62 ||
-    c === 37 ||
-    c === 215 ||
-    c === 247 ||
-    c === 177 ||
-    c === 960 ||
-    (c >= 0x2200 && c <= 0x22ff)
-  );
+// Character classes of ASCII, looked up once per char instead of a chain of comparisons.
+const OTHER = 0;
+const UPPER = 1;
+const LOWER = 2;
+const DIGIT = 3;
+const SPACE = 4;
+const NEWLINE = 5;
+const MATH = 6;
+const CODE = 7;
+const LATEX = 8;
+const BACKTICK = 9;
+const APOSTROPHE = 10;
+const WIDE = 11;
+const ASCII_CLASS = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 65; c <= 90; c++) t[c] = UPPER;
+  for (let c = 97; c <= 122; c++) t[c] = LOWER;
+  for (let c = 48; c <= 57; c++) t[c] = DIGIT;
+  for (const c of ' \t\r') t[c.charCodeAt(0)] = SPACE;
+  t[10] = NEWLINE;
+  for (const c of '+-*/=^<>%') t[c.charCodeAt(0)] = MATH;
+  for (const c of '{}[];|&_#') t[c.charCodeAt(0)] = CODE;
+  for (const c of '$\\') t[c.charCodeAt(0)] = LATEX;
+  t[96] = BACKTICK;
+  t[39] = APOSTROPHE;
+  return t;
+})();
+
+function charClass(c: number): number {
+  if (c < 128) return ASCII_CLASS[c] ?? OTHER;
+  // × ÷ ± π and the Mathematical Operators block.
+  if (c === 215 || c === 247 || c === 177 || c === 960 || (c >= 0x2200 && c <= 0x22ff)) return MATH;
+  if (c >= 0xc0 && !(c >= 0x2000 && c <= 0x2bff)) return WIDE;
+  return OTHER;
 }
 
-function isCodeSymbol(c: number): boolean {
-  // { } [ ] ; | & _ #
-  return c === 123 || c === 125 || c === 91 || c === 93 || c === 59 || c === 124 || c === 38 || c === 95 || c === 35;
-}
-
-/** Accumulates one text's counts and grams, each weighted (1 for the query, CONTEXT_WEIGHT for context). */
+/**
+ * Accumulates one text's counts and grams, each weighted (1 for the query, CONTEXT_WEIGHT for context).
+ * Hot path: counters are locals (flushed once at the end) and the loop runs one step past the text so the
+ * last word ends in the same code as every other.
+ */
 function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let h = FNV_OFFSET;
   let wordStart = -1;
@@ -108,47 +124,36 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let prevWord = 0;
   let prevWordStart = -1;
   let lineStart = true;
+  let digits = 0;
+  let numbers = 0;
+  let words = 0;
+  let math = 0;
+  let latex = 0;
+  let code = 0;
+  let backticks = 0;
+  let listItems = 0;
+  let nonAscii = 0;
+  let punct = 0;
+  let newlines = 0;
+  let g = n.grams;
   const len = text.length;
-  const endWord = (end: number): void => {
-    if (hasLetter) n.words += weight;
-    else n.numbers += weight;
-    const cue = CUE_TABLE.get(h);
-    const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
-    const pairCue = prevWordStart >= 0 ? CUE_TABLE.get(pair) : undefined;
-    const bits = (cue ?? 0) | (pairCue ?? 0);
-    if (bits !== 0) {
-      for (let b = 0; b < CUE_CLASSES.length; b++) if (bits & (1 << b)) n.cues[b] = (n.cues[b] ?? 0) + weight;
-    }
-    // A bare number is no word: the dense `numbers` feature counts it, and as a unigram it would only
-    // encode how often the training sets use numbers. Bigrams keep it in context ("0 percent").
-    if (hasLetter && n.grams < MAX_GRAMS) push(h, wordStart, end, weight, inQuery, n);
-    if (prevWordStart >= 0 && n.grams < MAX_GRAMS) push(pair, prevWordStart, end, weight, inQuery, n);
-    prevWord = h;
-    prevWordStart = wordStart;
-    wordStart = -1;
-  };
-  for (let i = 0; i < len; i++) {
-    let c = text.charCodeAt(i);
-    const upper = c >= 65 && c <= 90;
-    const lower = c >= 97 && c <= 122;
-    const digit = c >= 48 && c <= 57;
-    const wide = c >= 0xc0 && !(c >= 0x2000 && c <= 0x2bff);
-    if (upper || lower || digit || wide || (c === 39 && wordStart >= 0)) {
+  for (let i = 0; i <= len; i++) {
+    let c = i < len ? text.charCodeAt(i) : 32;
+    const k = charClass(c);
+    if (k === UPPER || k === LOWER || k === DIGIT || k === WIDE || (k === APOSTROPHE && wordStart >= 0)) {
       if (wordStart < 0) {
         wordStart = i;
         h = FNV_OFFSET;
         hasLetter = false;
         prevDigit = false;
       }
-      if (digit) {
-        n.digits += weight;
+      if (k === DIGIT) {
+        digits++;
         if (!prevDigit) h = fnvStep(h, 48);
         prevDigit = true;
       } else {
-        if (upper) {
-          c += 32;
-        }
-        if (wide) n.nonAscii += weight;
+        if (k === UPPER) c += 32;
+        else if (k === WIDE) nonAscii++;
         hasLetter = true;
         prevDigit = false;
         h = fnvStep(h, c);
@@ -156,34 +161,62 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
       if (lineStart) {
         lineStart = false;
         const next = text.charCodeAt(i + 1);
-        if (digit && (next === 46 || next === 41)) n.listItems += weight;
+        if (k === DIGIT && (next === 46 || next === 41)) listItems++;
       }
       continue;
     }
-    if (wordStart >= 0) endWord(i);
-    if (c === 10) {
-      n.newlines += weight;
+    if (wordStart >= 0) {
+      if (hasLetter) words++;
+      else numbers++;
+      const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
+      const bits = cueBitsOf(h) | (prevWordStart >= 0 ? cueBitsOf(pair) : 0);
+      if (bits !== 0) {
+        for (let b = 0; b < CUE_CLASSES.length; b++) if (bits & (1 << b)) n.cues[b] = (n.cues[b] ?? 0) + weight;
+      }
+      // A bare number is no word: the dense `numbers` feature counts it, and as a unigram it would only
+      // encode how often the training sets use numbers. Bigrams keep it in context ("0 percent").
+      if (hasLetter && g < MAX_GRAMS) push(g++, h, wordStart, i, weight, inQuery);
+      if (prevWordStart >= 0 && g < MAX_GRAMS) push(g++, pair, prevWordStart, i, weight, inQuery);
+      prevWord = h;
+      prevWordStart = wordStart;
+      wordStart = -1;
+    }
+    if (i === len) break;
+    if (k === NEWLINE) {
+      newlines++;
       lineStart = true;
       prevWordStart = -1;
       continue;
     }
-    if (c === 32 || c === 9 || c === 13) continue;
-    n.punct += weight;
+    if (k === SPACE) continue;
+    punct++;
     if (lineStart) {
       lineStart = false;
       // A bullet is structure, not a minus sign or a product.
       if ((c === 45 || c === 42 || c === 0x2022) && text.charCodeAt(i + 1) === 32) {
-        n.listItems += weight;
+        listItems++;
         continue;
       }
     }
-    if (c === 36 || c === 92) n.latex += weight;
-    else if (c === 96) n.backticks += weight;
-    else if (isMathSymbol(c)) n.math += weight;
-    else if (isCodeSymbol(c)) n.code += weight;
+    if (k === LATEX) latex++;
+    else if (k === BACKTICK) backticks++;
+    else if (k === MATH) math++;
+    else if (k === CODE) code++;
+    // Bigrams do not span sentences or clauses.
     if (c === 46 || c === 33 || c === 63 || c === 44 || c === 58 || c === 59) prevWordStart = -1;
   }
-  if (wordStart >= 0) endWord(len);
+  n.grams = g;
+  n.digits += digits * weight;
+  n.numbers += numbers * weight;
+  n.words += words * weight;
+  n.math += math * weight;
+  n.latex += latex * weight;
+  n.code += code * weight;
+  n.backticks += backticks * weight;
+  n.listItems += listItems * weight;
+  n.nonAscii += nonAscii * weight;
+  n.punct += punct * weight;
+  n.newlines += newlines * weight;
 }
 
 function emptyCounts(): Counts {
@@ -204,8 +237,7 @@ function emptyCounts(): Counts {
   };
 }
 
-function push(hash: number, start: number, end: number, weight: number, inQuery: boolean, n: Counts): void {
-  const k = n.grams++;
+function push(k: number, hash: number, start: number, end: number, weight: number, inQuery: boolean): void {
   gramBuf[k] = hash;
   weightBuf[k] = weight;
   startBuf[k] = start;

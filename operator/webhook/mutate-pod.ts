@@ -8,6 +8,7 @@ import {
   DATA_KEY_SECRET_KEY,
   DATA_KEY_VOLUME,
   INJECT_ANNOTATION,
+  INJECT_LABEL,
   OVERRIDE_BASE_URL_ANNOTATION,
   SIDECAR_NAME,
   STATUS_ANNOTATION,
@@ -29,7 +30,7 @@ interface Container {
 
 /** The parts of a Pod the injector reads; everything else passes through untouched. */
 export interface PodLike {
-  metadata?: { annotations?: Record<string, string>; [field: string]: unknown };
+  metadata?: { annotations?: Record<string, string>; labels?: Record<string, string>; [field: string]: unknown };
   spec?: {
     containers?: Container[];
     initContainers?: Container[];
@@ -54,7 +55,9 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  */
 export function mutatePod(pod: PodLike, config: InjectionConfig): PatchOperation[] {
   const annotations = pod.metadata?.annotations ?? {};
-  if (annotations[INJECT_ANNOTATION] === 'false') return [];
+  // The webhook's objectSelector already skips opted-out labels; checked again for direct callers.
+  const label = pod.metadata?.labels?.[INJECT_LABEL];
+  if (annotations[INJECT_ANNOTATION] === 'false' || label === 'disabled' || label === 'false') return [];
   const spec = pod.spec ?? {};
   const ops: PatchOperation[] = [];
 
@@ -166,6 +169,9 @@ function sidecarEnv(config: InjectionConfig): EnvVar[] {
   env.push(
     { name: 'MODELROUTE_REDIS_URL', value: config.redisUrl },
     { name: 'MODELROUTE_DATA_KEY_FILE', value: `${DATA_KEY_DIR}/${DATA_KEY_SECRET_KEY}` },
+    // On the Pod's emptyDir, which outlives sidecar restarts: a restarted sidecar serves the last good
+    // tables even while Redis is unreachable.
+    { name: 'MODELROUTE_STATE_FILE', value: '/tmp/modelroute-tables.json' },
     { name: 'MODELROUTE_LOG_LEVEL', value: config.logLevel },
     { name: 'OTEL_SERVICE_NAME', value: SIDECAR_NAME },
     {

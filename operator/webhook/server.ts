@@ -68,9 +68,12 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   if (opts.certDir !== undefined) {
     const dir = opts.certDir;
     poll = setInterval(() => {
-      readCertDir(dir).then(setCertificate, (err: unknown) =>
-        log('warn', 'cannot re-read webhook certificate; keeping the current one', { error: String(err) }),
-      );
+      // A half-written renewal (new tls.crt, old tls.key) fails in setSecureContext and is retried.
+      readCertDir(dir)
+        .then(setCertificate)
+        .catch((err: unknown) =>
+          log('warn', 'cannot load webhook certificate; keeping the current one', { error: String(err) }),
+        );
     }, opts.certDirPollMs ?? 30_000);
     poll.unref();
   }

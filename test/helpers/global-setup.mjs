@@ -9,7 +9,7 @@ import { tsImport } from 'tsx/esm/api';
  * MODELROUTE_SHARED_SERVERS=redis,kube limits which ones start (default: all three).
  */
 export default async function globalSetup() {
-  const { SHARED_SERVERS_ENV, startSharedServers } = await tsImport('./shared.ts', import.meta.url);
+  const { SHARED_SERVERS_ENV, startSharedServers } = await tsImport('./shared-servers.ts', import.meta.url);
   const known = ['redis', 'kube', 'jaeger'];
   const names = (process.env.MODELROUTE_SHARED_SERVERS ?? known.join(','))
     .split(',')

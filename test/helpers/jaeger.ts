@@ -118,7 +118,14 @@ function configYaml(ports: { otlpHttp: number; otlpGrpc: number; queryHttp: numb
     },
     extensions: {
       jaeger_storage: { backends: { memstore: { memory: { max_traces: 100000 } } } },
-      jaeger_query: { storage: { traces: 'memstore' }, http: at(ports.queryHttp), grpc: at(ports.queryGrpc) },
+      jaeger_query: {
+        storage: { traces: 'memstore' },
+        http: at(ports.queryHttp),
+        grpc: at(ports.queryGrpc),
+        // Jaeger would trace itself to localhost:4317: feeding whichever collector owns that port, and
+        // spending 10 s at shutdown flushing to nowhere.
+        enable_tracing: false,
+      },
     },
     receivers: { otlp: { protocols: { http: at(ports.otlpHttp), grpc: at(ports.otlpGrpc) } } },
     processors: { batch: { timeout: '100ms' } },

@@ -1,71 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { TestEnvError } from './errors.js';
-import { attachJaeger, startJaeger, type Jaeger, type JaegerHandle } from './jaeger.js';
-import { attachKube, startKube, type Kube, type KubeHandle } from './kube.js';
-import { makeTempDir, removeDir } from './processes.js';
+import { attachJaeger, startJaeger, type Jaeger } from './jaeger.js';
+import { attachKube, startKube, type Kube } from './kube.js';
 import { startRedis, type RedisServer } from './redis.js';
+import { SHARED_SERVERS_ENV, type SharedHandles, type SharedServerName, type SharedState } from './shared-servers.js';
 
-/** Env var naming the JSON file through which global-setup hands the shared servers to test files. */
-export const SHARED_SERVERS_ENV = 'MODELROUTE_TEST_SERVERS';
-
-interface Handles {
-  redis: { url: string; port: number; ca?: string };
-  kube: KubeHandle;
-  jaeger: JaegerHandle;
-}
-type ServerName = keyof Handles;
-type SharedState = { [K in ServerName]?: Handles[K] | { error: string } };
-
-/**
- * Starts the servers shared by a whole jest run (global-setup) and writes their handles to a file.
- * A server that fails to start is recorded, so only the tests that need it fail, with its error.
- */
-export async function startSharedServers(
-  names: readonly ServerName[] = ['redis', 'kube', 'jaeger'],
-  log: (line: string) => void = () => undefined,
-): Promise<{ statePath: string; stop(): Promise<void> }> {
-  const dir = makeTempDir('shared');
-  const stops: Array<() => Promise<void>> = [];
-  const state: SharedState = {};
-  const timed = async <T extends { stop(): Promise<void> }>(name: ServerName, start: () => Promise<T>) => {
-    const t0 = Date.now();
-    try {
-      const server = await start();
-      stops.push(() => server.stop());
-      log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      return server;
-    } catch (err) {
-      log(`${name} FAILED: ${err instanceof Error ? err.message : String(err)}`);
-      return { error: err instanceof Error ? err.message : String(err) };
-    }
-  };
-  await Promise.all([
-    names.includes('redis') &&
-      timed('redis', startRedis).then((r) => {
-        state.redis = 'error' in r ? r : { url: r.url, port: r.port };
-      }),
-    names.includes('kube') &&
-      timed('kube', () => startKube({ controllerManager: true })).then((k) => {
-        state.kube = 'error' in k ? k : { server: k.server, kubeconfigPath: k.kubeconfigPath, ca: k.ca, dir: k.dir };
-      }),
-    names.includes('jaeger') &&
-      timed('jaeger', startJaeger).then((j) => {
-        state.jaeger = 'error' in j ? j : { otlpHttpEndpoint: j.otlpHttpEndpoint, queryUrl: j.queryUrl };
-      }),
-  ]);
-  const statePath = join(dir, 'servers.json');
-  writeFileSync(statePath, JSON.stringify(state, null, 2));
-  return {
-    statePath,
-    async stop() {
-      await Promise.all(stops.map((stop) => stop()));
-      removeDir(dir);
-    },
-  };
-}
-
-function sharedEntry<K extends ServerName>(name: K): Handles[K] | undefined {
+function sharedEntry<K extends SharedServerName>(name: K): SharedHandles[K] | undefined {
   const path = process.env[SHARED_SERVERS_ENV];
   if (!path) return undefined;
   const state = JSON.parse(readFileSync(path, 'utf8')) as SharedState;
@@ -76,7 +16,7 @@ function sharedEntry<K extends ServerName>(name: K): Handles[K] | undefined {
   if ('error' in entry) {
     throw new TestEnvError('TEST_ENV_START_FAILED', `shared ${name} failed to start in global-setup: ${entry.error}`);
   }
-  return entry as Handles[K];
+  return entry as SharedHandles[K];
 }
 
 function notForShared(what: string): () => Promise<never> {
@@ -90,8 +30,8 @@ function notForShared(what: string): () => Promise<never> {
 }
 
 // Outside a jest run with global-setup (e.g. a script), start private servers once per process instead.
-const fallbacks = new Map<ServerName, Promise<unknown>>();
-function fallback<T>(name: ServerName, start: () => Promise<T>): Promise<T> {
+const fallbacks = new Map<SharedServerName, Promise<unknown>>();
+function fallback<T>(name: SharedServerName, start: () => Promise<T>): Promise<T> {
   let started = fallbacks.get(name) as Promise<T> | undefined;
   if (!started) {
     started = start();

@@ -62,7 +62,13 @@ beforeAll(async () => {
   dir = tempRoutes();
   save('hot.yaml', canary({ stable: 1, canary: 1 }));
   // Broken from the start: reported at once, and it does not stop the other routes from loading.
-  save('broken-at-start.yaml', canary({ stable: 1, canary: 1 }).replace('name: hot-canary', 'name: Not_A_Name'));
+  save(
+    'broken-at-start.yaml',
+    canary({ stable: 1, canary: 1 })
+      .replace('hot-canary', 'typo')
+      .replace('[hot]', '[typo]')
+      .replace('provider: openai\n', 'provider: openia\n'),
+  );
   dev = await startDev({ routes: dir });
   client = new OpenAI({ baseURL: dev.baseURL, apiKey: 'local', maxRetries: 0 });
 });

@@ -171,7 +171,10 @@ describe('RBAC, as the chart ServiceAccount sees it', () => {
   it('runs the operator with the chart ServiceAccount token: it takes the Lease and reconciles a route to Ready', async () => {
     if (!existsOperator()) throw new Error('cli/commands/operator.ts is missing: the operator is not built yet');
     redis = await startRedis();
-    const route = parse(readFileSync(join(repo, 'examples/vllm-ollama.yaml'), 'utf8')) as Record<string, unknown>;
+    // A route with a provider key: the operator must read the Secret and create the namespace's data key.
+    const secret = await kube.kubectl(['create', 'secret', 'generic', 'openai', '-n', appNs, '--from-literal=apiKey=sk-test']);
+    expect(secret.stderr).toBe('');
+    const route = parse(readFileSync(join(repo, 'examples/two-tier-complexity.yaml'), 'utf8')) as Record<string, unknown>;
     const applied = await kube.kubectl(['apply', '-n', appNs, '-f', '-'], JSON.stringify(route));
     expect(applied.stderr).toBe('');
     operator = spawnManaged({
@@ -194,7 +197,7 @@ describe('RBAC, as the chart ServiceAccount sees it', () => {
     });
     const ready = await waitFor(
       async () => {
-        const out = await kube.kubectl(['get', 'modelroute', '-n', appNs, 'local-models', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        const out = await kube.kubectl(['get', 'modelroute', '-n', appNs, 'chat-auto', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
         return out.stdout === 'True';
       },
       { timeoutMs: 60_000, intervalMs: 250, signal: operator.exitSignal, message: () => `route Ready; operator log:\n${operator!.logTail(30)}` },
@@ -223,7 +226,7 @@ describe('helm uninstall', () => {
       'customresourcedefinition.apiextensions.k8s.io/modelroutes.modelroute.dev',
     );
     expect((await kube.kubectl(['get', 'modelroutes', '-n', appNs, '-o', 'name'])).stdout.split('\n').filter(Boolean).sort()).toEqual([
-      'modelroute.modelroute.dev/local-models',
+      'modelroute.modelroute.dev/chat-auto',
       'modelroute.modelroute.dev/survivor',
     ]);
     for (const gone of [

@@ -4,11 +4,13 @@
  * (kubectl apply --dry-run=server runs admission and validation, persisting nothing).
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, parseAllDocuments, parseDocument, type YAMLMap } from 'yaml';
+import { parseOperatorConfig } from '../../../operator/config.js';
+import { webhookSettingsFromEnv } from '../../../operator/webhook/run-webhook.js';
 import { helm, sharedKube, type Kube } from '../../helpers/control-plane.js';
 import { makeTempDir, removeDir, runCommand } from '../../helpers/processes.js';
 
@@ -157,6 +159,86 @@ describe('helm template', () => {
 
   it('leaves the CRD out when crds.install is false', async () => {
     expect((await template('--set', 'crds.install=false')).some((m) => m.kind === 'CustomResourceDefinition')).toBe(false);
+  });
+});
+
+/**
+ * The environment a container would see: $(VAR) expanded from variables defined earlier in the list and
+ * $$ unescaped, as the kubelet does; valueFrom entries get placeholder values.
+ */
+function kubeletEnv(env: { name: string; value?: string; valueFrom?: unknown }[], namespace: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const e of env) {
+    if (e.value === undefined) {
+      out[e.name] = e.name === 'POD_NAMESPACE' ? namespace : `<${e.name} from valueFrom>`;
+      continue;
+    }
+    out[e.name] = e.value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) =>
+      m === '$$' ? '$' : (out[name!] ?? m),
+    );
+  }
+  return out;
+}
+
+describe('the operator reads the chart', () => {
+  it('accepts the args and env the Deployment renders (flags and leader election as the chart means them)', async () => {
+    const c = find(await template('--values', productionValues, '--set', 'operator.watchNamespaces={team-a,team-b}'), 'Deployment', '-operator')
+      .spec.template.spec.containers[0];
+    expect(c.args[0]).toBe('operator');
+    const config = parseOperatorConfig(c.args.slice(1), kubeletEnv(c.env, namespace));
+    expect(config).toMatchObject({
+      leaderElect: true,
+      leaderElectNamespace: namespace,
+      leaderElectName: `mr-${run}-modelroute-leader`,
+      admin: { host: '0.0.0.0', port: 15600 },
+      namespaces: ['team-a', 'team-b'],
+      logLevel: 'info',
+    });
+    expect(config.redisUrl).toBe('rediss://:<MODELROUTE_REDIS_PASSWORD from valueFrom>@modelroute-redis.redis.svc.cluster.local:6380/0');
+  });
+
+
+  it.each([
+    ['default values', [] as string[]],
+    ['production values', ['--values', productionValues]],
+  ])('parses its webhook settings from the env rendered with %s, with no password in the injection config', async (_n, args) => {
+    const c = find(await template(...args), 'Deployment', '-operator').spec.template.spec.containers[0];
+    const env = kubeletEnv(c.env, namespace);
+    const settings = webhookSettingsFromEnv(env)!;
+    expect(settings).toMatchObject({
+      host: '0.0.0.0',
+      port: 9443,
+      certMode: 'self-signed',
+      namespace,
+      secretName: `mr-${run}-modelroute-webhook-tls`,
+      serviceName: `mr-${run}-modelroute-webhook`,
+      webhookConfigurationName: `mr-${run}-modelroute-${namespace}`,
+    });
+    // The operator's own URL has the password expanded; the one it writes into app Pods must not.
+    expect(settings.config.redisUrl).not.toContain('<MODELROUTE_REDIS_PASSWORD');
+    if (args.length > 0) {
+      expect(env.MODELROUTE_REDIS_URL).toContain(':<MODELROUTE_REDIS_PASSWORD from valueFrom>@');
+      expect(settings.config.redisUrl).toBe('rediss://:$(MODELROUTE_REDIS_PASSWORD)@modelroute-redis.redis.svc.cluster.local:6380/0');
+    }
+  });
+});
+
+describe('values.yaml', () => {
+  it('documents every key with a comment', () => {
+    const doc = parseDocument(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+    const undocumented: string[] = [];
+    // yaml attaches the comment above a map's first key to the map itself.
+    const walk = (map: YAMLMap, path: string, mapComment: boolean): void => {
+      map.items.forEach((pair, i) => {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+        const commented = Boolean((pair.key as { commentBefore?: string }).commentBefore) || (i === 0 && mapComment);
+        if (!commented) undocumented.push(path + key);
+        // resources follow Kubernetes' own shape, documented once at the key.
+        if (isMap(pair.value) && key !== 'resources') walk(pair.value, `${path}${key}.`, Boolean(pair.value.commentBefore));
+      });
+    };
+    walk(doc.contents as YAMLMap, '', true);
+    expect(undocumented).toEqual([]);
   });
 });
 

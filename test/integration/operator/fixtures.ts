@@ -15,7 +15,12 @@ export const CRD_PATH = fileURLToPath(new URL('../../../crds/modelroute.dev_mode
 export async function applyCRD(kube: Kube): Promise<void> {
   const applied = await kube.kubectl(['apply', '--server-side', '--force-conflicts', '-f', CRD_PATH]);
   if (applied.code !== 0) throw new Error(`kubectl apply CRD: ${applied.stderr}`);
-  const waited = await kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/modelroutes.modelroute.dev']);
+  const waited = await kube.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/modelroutes.modelroute.dev',
+  ]);
   if (waited.code !== 0) throw new Error(`CRD not established: ${waited.stderr}`);
 }
 
@@ -25,7 +30,11 @@ export async function createNamespace(kube: Kube, ns: string): Promise<void> {
 }
 
 /** A valid route: one OpenAI-compatible backend, optionally with a credential from `secret`. */
-export function routeManifest(ns: string, name: string, opts: { model?: string; secret?: string; key?: string } = {}): ModelRoute {
+export function routeManifest(
+  ns: string,
+  name: string,
+  opts: { model?: string; secret?: string; key?: string } = {},
+): ModelRoute {
   return {
     apiVersion: 'modelroute.dev/v1alpha1',
     kind: 'ModelRoute',
@@ -58,14 +67,24 @@ export async function putSecret(kube: Kube, ns: string, name: string, data: Reco
 export async function getRoute(kc: KubeConfig, ns: string, name: string): Promise<ModelRoute | undefined> {
   const api = kc.makeApiClient(CustomObjectsApi);
   try {
-    return (await api.getNamespacedCustomObject({ group: 'modelroute.dev', version: 'v1alpha1', plural: 'modelroutes', namespace: ns, name })) as ModelRoute;
+    return (await api.getNamespacedCustomObject({
+      group: 'modelroute.dev',
+      version: 'v1alpha1',
+      plural: 'modelroutes',
+      namespace: ns,
+      name,
+    })) as ModelRoute;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;
   }
 }
 
-export async function eventsFor(kc: KubeConfig, ns: string, name: string): Promise<{ type?: string; reason?: string; message?: string }[]> {
+export async function eventsFor(
+  kc: KubeConfig,
+  ns: string,
+  name: string,
+): Promise<{ type?: string; reason?: string; message?: string }[]> {
   const api = kc.makeApiClient(CoreV1Api);
   const list = await api.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
   return list.items;
@@ -76,7 +95,12 @@ export function ready(route: ModelRoute | undefined): { status: string; reason: 
 }
 
 /** Ready=True for the route's current generation, with the version Redis holds. */
-export async function publishedVersion(kc: KubeConfig, redis: Redis, ns: string, name: string): Promise<string | false> {
+export async function publishedVersion(
+  kc: KubeConfig,
+  redis: Redis,
+  ns: string,
+  name: string,
+): Promise<string | false> {
   const route = await getRoute(kc, ns, name);
   const cond = ready(route);
   if (!route || cond?.status !== 'True' || route.status?.observedGeneration !== route.metadata.generation) return false;

@@ -19,10 +19,14 @@ export interface OperatorProcess {
 }
 
 export async function spawnOperator(args: string[]): Promise<OperatorProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'operator', '--admin', '127.0.0.1:0', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'cli/main.ts', 'operator', '--admin', '127.0.0.1:0', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   let buffered = '';
   child.stderr?.on('data', (d: Buffer) => {

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { openCredential } from '../../../core/crypto/seal.js';
 import { FINALIZER } from '../../../operator/reconciler.js';
-import { startKube, startRedis, waitFor, type Kube, type RedisServer } from '../../helpers/control-plane.js';
+import { sharedKube, startRedis, waitFor, type Kube, type RedisServer } from '../../helpers/control-plane.js';
 import {
   applyCRD,
   createNamespace,
@@ -34,8 +34,8 @@ const messages: { route: string; tableVersion: string | null }[] = [];
 const PROVIDER_KEY = 'sk-live-PLAINTEXT-aaaaaaaaaaaaaaaaaaaaaaaa';
 
 beforeAll(async () => {
-  // A private apiserver: this file needs no controller-manager and must not see other files' routes.
-  [kube, redisServer] = await Promise.all([startKube(), startRedis()]);
+  // The shared apiserver (the operator watches only this file's namespace); a private Redis, which the tests flush.
+  [kube, redisServer] = await Promise.all([sharedKube(), startRedis()]);
   await applyCRD(kube);
   await createNamespace(kube, ns);
   redis = new Redis(redisServer.url);
@@ -50,11 +50,13 @@ afterAll(async () => {
   redis?.disconnect();
   subscriber?.disconnect();
   await redisServer?.stop();
-  await kube?.stop();
 });
 
 const version = (name: string, timeoutMs = 20_000) =>
-  waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, name), { timeoutMs, message: `${ns}/${name} Ready with its version in Redis` });
+  waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, name), {
+    timeoutMs,
+    message: `${ns}/${name} Ready with its version in Redis`,
+  });
 
 describe('operator reconcile', () => {
   it('apply -> table in Redis, Ready=True for this generation, finalizer, index, event and notification', async () => {
@@ -68,7 +70,9 @@ describe('operator reconcile', () => {
     expect(table?.tableVersion).toBe(v1);
     expect(table?.route).toEqual({ namespace: ns, name: 'chat' });
     expect(await redis.hget(`mr:{${ns}}:index`, 'chat')).toBe(v1);
-    await waitFor(() => messages.some((m) => m.route === 'chat' && m.tableVersion === v1), { message: 'publish notification' });
+    await waitFor(() => messages.some((m) => m.route === 'chat' && m.tableVersion === v1), {
+      message: 'publish notification',
+    });
     await waitFor(async () => (await eventsFor(kube.kubeConfig, ns, 'chat')).some((e) => e.reason === 'Published'), {
       message: 'Published event',
     });
@@ -77,13 +81,18 @@ describe('operator reconcile', () => {
   it('update -> a new version replaces the old one', async () => {
     const before = await version('chat');
     await kubectlApply(kube, routeManifest(ns, 'chat', { model: 'llama-3-70b' }));
-    const after = await waitFor(async () => {
-      const v = await publishedVersion(kube.kubeConfig, redis, ns, 'chat');
-      return v && v !== before ? v : false;
-    }, { timeoutMs: 20_000, message: 'new version' });
+    const after = await waitFor(
+      async () => {
+        const v = await publishedVersion(kube.kubeConfig, redis, ns, 'chat');
+        return v && v !== before ? v : false;
+      },
+      { timeoutMs: 20_000, message: 'new version' },
+    );
     expect((await tableIn(redis, ns, 'chat'))?.backends[0]?.model).toBe('llama-3-70b');
     expect((await getRoute(kube.kubeConfig, ns, 'chat'))?.metadata.generation).toBe(2);
-    await waitFor(() => messages.some((m) => m.route === 'chat' && m.tableVersion === after), { message: 'notification' });
+    await waitFor(() => messages.some((m) => m.route === 'chat' && m.tableVersion === after), {
+      message: 'notification',
+    });
   });
 
   it('delete -> table, version and index entry gone, null notification, finalizer released', async () => {
@@ -91,10 +100,15 @@ describe('operator reconcile', () => {
     await version('doomed');
     const r = await kube.kubectl(['-n', ns, 'delete', 'modelroute', 'doomed', '--wait=false']);
     expect(r.code).toBe(0);
-    await waitFor(async () => (await getRoute(kube.kubeConfig, ns, 'doomed')) === undefined, { timeoutMs: 20_000, message: 'route deleted' });
+    await waitFor(async () => (await getRoute(kube.kubeConfig, ns, 'doomed')) === undefined, {
+      timeoutMs: 20_000,
+      message: 'route deleted',
+    });
     expect(await redis.exists(`mr:{${ns}}:table:doomed`, `mr:{${ns}}:version:doomed`)).toBe(0);
     expect(await redis.hexists(`mr:{${ns}}:index`, 'doomed')).toBe(0);
-    await waitFor(() => messages.some((m) => m.route === 'doomed' && m.tableVersion === null), { message: 'delete notification' });
+    await waitFor(() => messages.some((m) => m.route === 'doomed' && m.tableVersion === null), {
+      message: 'delete notification',
+    });
   });
 
   it('missing Secret -> Ready=False SecretNotFound + Warning event, last good table kept; creating it repairs', async () => {
@@ -117,7 +131,10 @@ describe('operator reconcile', () => {
     expect(await redis.get(`mr:{${ns}}:version:paid`)).toBe(good);
     expect((await getRoute(kube.kubeConfig, ns, 'paid'))?.status?.tableVersion).toBe(good);
     await waitFor(
-      async () => (await eventsFor(kube.kubeConfig, ns, 'paid')).some((e) => e.type === 'Warning' && e.reason === 'SecretNotFound'),
+      async () =>
+        (await eventsFor(kube.kubeConfig, ns, 'paid')).some(
+          (e) => e.type === 'Warning' && e.reason === 'SecretNotFound',
+        ),
       { message: 'Warning event' },
     );
 
@@ -129,10 +146,13 @@ describe('operator reconcile', () => {
   it('changing a referenced Secret republishes with the new sealed credential', async () => {
     const before = await version('paid');
     await putSecret(kube, ns, 'provider-b', { apiKey: `${PROVIDER_KEY}-rotated` });
-    const after = await waitFor(async () => {
-      const v = await publishedVersion(kube.kubeConfig, redis, ns, 'paid');
-      return v && v !== before ? v : false;
-    }, { timeoutMs: 20_000, message: 'republish after Secret change' });
+    const after = await waitFor(
+      async () => {
+        const v = await publishedVersion(kube.kubeConfig, redis, ns, 'paid');
+        return v && v !== before ? v : false;
+      },
+      { timeoutMs: 20_000, message: 'republish after Secret change' },
+    );
     const core = kube.kubeConfig.makeApiClient(CoreV1Api);
     const dataKey = await core.readNamespacedSecret({ namespace: ns, name: 'modelroute-data-key' });
     const key = Buffer.from(dataKey.data?.key ?? '', 'base64');
@@ -162,9 +182,12 @@ describe('operator reconcile', () => {
     messages.length = 0;
     op = startOperator(kube.kubeConfig, redisServer.url, [ns]);
     await waitFor(() => op.operator.ready, { message: 'operator ready' });
-    await waitFor(async () => (await op.operator.metrics.reconciles.get()).values.reduce((a, v) => a + v.value, 0) >= 2, {
-      message: 'routes reconciled after restart',
-    });
+    await waitFor(
+      async () => (await op.operator.metrics.reconciles.get()).values.reduce((a, v) => a + v.value, 0) >= 2,
+      {
+        message: 'routes reconciled after restart',
+      },
+    );
     await op.operator.whenIdle();
     expect((await op.operator.metrics.tablesPublished.get()).values[0]?.value ?? 0).toBe(0);
     for (const [n, v] of Object.entries(before)) expect(await redis.get(`mr:{${ns}}:version:${n}`)).toBe(v);

@@ -4,8 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { startKube, startRedis, waitFor, type Kube, type RedisServer } from '../../helpers/control-plane.js';
-import { applyCRD, createNamespace, kubectlApply, publishedVersion, putSecret, routeManifest, startOperator, uniqueNs, type RunningOperator } from './fixtures.js';
+import { sharedKube, startRedis, waitFor, type Kube, type RedisServer } from '../../helpers/control-plane.js';
+import {
+  applyCRD,
+  createNamespace,
+  kubectlApply,
+  publishedVersion,
+  putSecret,
+  routeManifest,
+  startOperator,
+  uniqueNs,
+  type RunningOperator,
+} from './fixtures.js';
 
 const ROUTES = 20;
 let kube: Kube;
@@ -17,7 +27,8 @@ const names = Array.from({ length: ROUTES }, (_, i) => `r${i}`);
 const versions: Record<string, string> = {};
 
 beforeAll(async () => {
-  [kube, redisServer] = await Promise.all([startKube(), startRedis()]);
+  // The shared apiserver (the operator watches only this file's namespace); a private Redis, which the tests flush.
+  [kube, redisServer] = await Promise.all([sharedKube(), startRedis()]);
   await applyCRD(kube);
   await createNamespace(kube, ns);
   await putSecret(kube, ns, 'provider', { apiKey: 'sk-test-recovery' });
@@ -30,7 +41,10 @@ beforeAll(async () => {
     items: names.map((n, i) => routeManifest(ns, n, i % 2 ? { secret: 'provider' } : {})),
   });
   for (const n of names) {
-    versions[n] = await waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, n), { timeoutMs: 30_000, message: `${n} published` });
+    versions[n] = await waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, n), {
+      timeoutMs: 30_000,
+      message: `${n} published`,
+    });
   }
 });
 
@@ -38,7 +52,6 @@ afterAll(async () => {
   await op?.stop();
   redis?.disconnect();
   await redisServer?.stop();
-  await kube?.stop();
 });
 
 async function counter(name: 'redisResyncs' | 'tablesPublished' | 'redisChecks'): Promise<number> {
@@ -48,7 +61,10 @@ async function counter(name: 'redisResyncs' | 'tablesPublished' | 'redisChecks')
 async function allBack(): Promise<boolean> {
   const got = await redis.mget(names.map((n) => `mr:{${ns}}:version:${n}`));
   const index = await redis.hgetall(`mr:{${ns}}:index`);
-  return names.every((n, i) => got[i] === versions[n] && index[n] === versions[n]) && (await redis.exists(...names.map((n) => `mr:{${ns}}:table:${n}`))) === ROUTES;
+  return (
+    names.every((n, i) => got[i] === versions[n] && index[n] === versions[n]) &&
+    (await redis.exists(...names.map((n) => `mr:{${ns}}:table:${n}`))) === ROUTES
+  );
 }
 
 describe('Redis loses its data', () => {
@@ -79,7 +95,10 @@ describe('Redis loses its data', () => {
     const resyncs = await counter('redisResyncs');
     await redisServer.kill();
     await redisServer.restart();
-    await waitFor(async () => (await redis.ping()) === 'PONG' && op.operator.ready, { timeoutMs: 20_000, message: 'reconnected' });
+    await waitFor(async () => (await redis.ping()) === 'PONG' && op.operator.ready, {
+      timeoutMs: 20_000,
+      message: 'reconnected',
+    });
     // The guard checked the epoch after the reconnect (and again on its timer) and found it intact.
     const checks = await counter('redisChecks');
     await waitFor(async () => (await counter('redisChecks')) >= checks + 2, { message: 'epoch checks after restart' });

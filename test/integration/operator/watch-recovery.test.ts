@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { startKube, startRedis, waitFor, type Kube, type RedisServer } from '../../helpers/control-plane.js';
-import { applyCRD, createNamespace, kubectlApply, publishedVersion, routeManifest, startOperator, tableIn, uniqueNs, type RunningOperator } from './fixtures.js';
+import {
+  applyCRD,
+  createNamespace,
+  kubectlApply,
+  publishedVersion,
+  routeManifest,
+  startOperator,
+  tableIn,
+  uniqueNs,
+  type RunningOperator,
+} from './fixtures.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 let kube: Kube;
@@ -34,7 +44,8 @@ beforeAll(async () => {
   await createNamespace(kube, ns);
   redis = new Redis(redisServer.url);
   proxy = await startTcpProxy(Number(new URL(kube.server).port));
-  op = startOperator(viaProxy(kube.kubeConfig, proxy.port), redisServer.url, [ns], {
+  // All namespaces (this apiserver is private to the file): the cluster-wide list and watch paths are exercised here.
+  op = startOperator(viaProxy(kube.kubeConfig, proxy.port), redisServer.url, [], {
     // Short enough for a test, same mechanism as production: the server ends each watch after 3 s, and a watch
     // still silent 1 s after that is declared stalled.
     watchTimeoutSeconds: 3,
@@ -42,7 +53,10 @@ beforeAll(async () => {
     watchBackoff: { baseMs: 100, maxMs: 1_000 },
   });
   await kubectlApply(kube, routeManifest(ns, 'r1'));
-  await waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, 'r1'), { timeoutMs: 20_000, message: 'r1 published' });
+  await waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, 'r1'), {
+    timeoutMs: 20_000,
+    message: 'r1 published',
+  });
 });
 
 afterAll(async () => {
@@ -57,8 +71,14 @@ async function changedMeanwhile(model: string, newRoute: string): Promise<number
   const t0 = Date.now();
   await kubectlApply(kube, routeManifest(ns, 'r1', { model }));
   await kubectlApply(kube, routeManifest(ns, newRoute));
-  await waitFor(async () => (await tableIn(redis, ns, 'r1'))?.backends[0]?.model === model, { timeoutMs: 30_000, message: `r1 -> ${model}` });
-  await waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, newRoute), { timeoutMs: 30_000, message: `${newRoute} published` });
+  await waitFor(async () => (await tableIn(redis, ns, 'r1'))?.backends[0]?.model === model, {
+    timeoutMs: 30_000,
+    message: `r1 -> ${model}`,
+  });
+  await waitFor(() => publishedVersion(kube.kubeConfig, redis, ns, newRoute), {
+    timeoutMs: 30_000,
+    message: `${newRoute} published`,
+  });
   return Date.now() - t0;
 }
 

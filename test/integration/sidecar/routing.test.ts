@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { startRedis, type RedisServer } from '../../helpers/control-plane.js';
+import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import type { Sidecar } from '../../../sidecar/sidecar.js';
 import { backend, client, publish, redisClient, route, secretOf, startTestSidecar, tableOf } from './support.js';
@@ -185,5 +185,50 @@ describe('routing by alias', () => {
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
     expect((err as Error).message).toContain('served: azure-alias, cheapest-alias, fixed-alias, smart, weighted-alias');
+  });
+});
+
+describe('targetShare', () => {
+  test('the top tier takes about targetShare of the traffic, whatever upTo says', async () => {
+    await publish(
+      r,
+      tableOf(
+        route('share', {
+          match: { models: ['share'] },
+          backends: [backend('cheap', cheap.baseURL), backend('strong', strong.baseURL)],
+          strategy: {
+            complexity: { tiers: [{ backend: 'cheap', upTo: 0.5 }, { backend: 'strong' }], targetShare: 0.25 },
+          },
+        }),
+      ),
+    );
+    // Scores read from the prompt, uniform over [0, 1); the prior says the same, so the threshold is ~0.75.
+    const own = await startTestSidecar(redis.url, {
+      score: (m) => ({ score: Number(String(m[0]!.content)), top: [] }),
+      scorePrior: Array.from({ length: 101 }, (_, i) => i / 100),
+    });
+    try {
+      await waitFor(() => own.store.current().some((t) => t.route.name === 'share'), {
+        timeoutMs: 5000,
+        message: 'share route',
+      });
+      const sdk = client(own);
+      const tiers: string[] = [];
+      for (let i = 0; i < 100; i += 10) {
+        const batch = await Promise.all(
+          Array.from({ length: 10 }, (_, k) =>
+            sdk.chat.completions
+              .create({ model: 'share', messages: [{ role: 'user', content: String((((i + k) * 37) % 100) / 100) }] })
+              .withResponse(),
+          ),
+        );
+        for (const b of batch) tiers.push(b.response.headers.get('x-modelroute-tier')!);
+      }
+      const top = tiers.filter((t) => t === '1').length;
+      expect(top).toBeGreaterThanOrEqual(18);
+      expect(top).toBeLessThanOrEqual(32);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -51,7 +51,10 @@ describe('routeStatus', () => {
     const good = routeStatus(route(1), { kind: 'published', table, wrote: true }, t0);
     const s = routeStatus(
       route(2, good),
-      { kind: 'secretMissing', missing: [{ field: 'spec.backends[0].credentialsSecretRef', secret: 'openai', key: 'apiKey', why: 'secret' }] },
+      {
+        kind: 'secretMissing',
+        missing: [{ field: 'spec.backends[0].credentialsSecretRef', secret: 'openai', key: 'apiKey', why: 'secret' }],
+      },
       t1,
     );
     const ready = s.conditions?.find((c) => c.type === 'Ready');
@@ -65,7 +68,11 @@ describe('routeStatus', () => {
   });
 
   it('invalid spec: Accepted=False InvalidSpec naming the field', () => {
-    const s = routeStatus(route(4), { kind: 'invalid', problems: [{ field: 'spec.backends', message: 'must have at least 1 item' }] }, t0);
+    const s = routeStatus(
+      route(4),
+      { kind: 'invalid', problems: [{ field: 'spec.backends', message: 'must have at least 1 item' }] },
+      t0,
+    );
     const accepted = s.conditions?.find((c) => c.type === 'Accepted');
     expect(accepted?.status).toBe('False');
     expect(accepted?.reason).toBe(Reason.InvalidSpec);

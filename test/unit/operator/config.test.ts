@@ -22,22 +22,32 @@ describe('parseOperatorConfig', () => {
   it('reports every problem at once', () => {
     let err: unknown;
     try {
-      parseOperatorConfig(['--bogus', '--admin', 'nope', '--lease-duration', '5x', '--namespaces', 'Bad_NS', '--concurrency', '0'], {});
+      parseOperatorConfig(
+        ['--bogus', '--admin', 'nope', '--lease-duration', '5x', '--namespaces', 'Bad_NS', '--concurrency', '0'],
+        {},
+      );
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(OperatorError);
     expect((err as OperatorError).code).toBe('ERR_OPERATOR_CONFIG');
     const msg = (err as Error).message;
-    for (const part of ['unknown flag --bogus', '--redis (or MODELROUTE_REDIS_URL) is required', "--admin: 'nope'", "--lease-duration: '5x'", "'Bad_NS'", "--concurrency: '0'"]) {
+    for (const part of [
+      'unknown flag --bogus',
+      '--redis (or MODELROUTE_REDIS_URL) is required',
+      "--admin: 'nope'",
+      "--lease-duration: '5x'",
+      "'Bad_NS'",
+      "--concurrency: '0'",
+    ]) {
       expect(msg).toContain(part);
     }
   });
 
   it('rejects a renew deadline not shorter than the lease', () => {
-    expect(() => parseOperatorConfig(['--redis', 'redis://x', '--lease-duration', '2s', '--renew-deadline', '2s'], {})).toThrow(
-      /--renew-deadline must be shorter than --lease-duration/,
-    );
+    expect(() =>
+      parseOperatorConfig(['--redis', 'redis://x', '--lease-duration', '2s', '--renew-deadline', '2s'], {}),
+    ).toThrow(/--renew-deadline must be shorter than --lease-duration/);
   });
 
   it.each([

@@ -39,11 +39,17 @@ class ScriptedSource implements ListWatchSource<Obj> {
 let informer: Informer<Obj> | undefined;
 afterEach(async () => informer?.stop());
 
-function start(source: ScriptedSource, overrides: { watchTimeoutSeconds?: number; stallGraceMs?: number; resyncMs?: number } = {}) {
+function start(
+  source: ScriptedSource,
+  overrides: { watchTimeoutSeconds?: number; stallGraceMs?: number; resyncMs?: number } = {},
+) {
   const log: string[] = [];
   informer = new Informer<Obj>({
     source,
-    handlers: { upsert: (o) => log.push(`upsert ${o.metadata.name}`), delete: (o) => log.push(`delete ${o.metadata.name}`) },
+    handlers: {
+      upsert: (o) => log.push(`upsert ${o.metadata.name}`),
+      delete: (o) => log.push(`delete ${o.metadata.name}`),
+    },
     watchTimeoutSeconds: overrides.watchTimeoutSeconds ?? 60,
     stallGraceMs: overrides.stallGraceMs ?? 1000,
     resyncMs: overrides.resyncMs ?? 60_000,

@@ -9,7 +9,13 @@ function deferred(): { promise: Promise<void>; resolve(): void } {
 }
 
 function queue(handler: Handler, concurrency = 4, onError?: (k: string, e: unknown, n: number) => void): WorkQueue {
-  return new WorkQueue({ handler, concurrency, backoff: { baseMs: 5, maxMs: 40 }, random: () => 0.5, ...(onError ? { onError } : {}) });
+  return new WorkQueue({
+    handler,
+    concurrency,
+    backoff: { baseMs: 5, maxMs: 40 },
+    random: () => 0.5,
+    ...(onError ? { onError } : {}),
+  });
 }
 
 describe('backoffDelay', () => {

@@ -31,6 +31,17 @@ describe('CircuitBreakers', () => {
     expect(b.tryPass('k')).toBe(true);
   });
 
+  test('a probe whose client left frees the half-open slot', () => {
+    const c = clock();
+    const b = new CircuitBreakers({ failureThreshold: 1, cooldownMs: 100, now: c.now });
+    b.failure('k');
+    c.advance(100);
+    expect(b.tryPass('k')).toBe(true);
+    expect(b.tryPass('k')).toBe(false);
+    b.release('k');
+    expect(b.tryPass('k')).toBe(true);
+  });
+
   test('a Retry-After opens the circuit for that long, capped', () => {
     const c = clock();
     const b = new CircuitBreakers({ failureThreshold: 5, maxRetryAfterMs: 10_000, now: c.now });

@@ -37,6 +37,13 @@ describe('SseUsageTap', () => {
     expect(tap.outputText()).toBe('héllo ✓');
   });
 
+  test('a chunk that completes a character held back from the previous read loses no byte', async () => {
+    const all = Buffer.from(chunk('é') + chunk('b') + 'data: [DONE]\n\n');
+    const cut = all.indexOf(Buffer.from('é')) + 1; // between the two bytes of é
+    const { text } = await run([all.subarray(0, cut), all.subarray(cut)], true);
+    expect(text).toBe(all.toString());
+  });
+
   test('without usage, the output text is available for counting; a torn tail is passed on', async () => {
     const { tap, text } = await run([chunk('one '), chunk('two'), 'data: {"trunc'], true);
     expect(tap.usage).toBeUndefined();

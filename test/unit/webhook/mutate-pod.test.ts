@@ -83,6 +83,7 @@ describe('mutatePod', () => {
     expect(byName.POD_NAMESPACE!.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     expect(byName.POD_NAME!.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
     expect(byName.MODELROUTE_DATA_KEY_FILE!.value).toBe('/var/run/secrets/modelroute.dev/data-key/key');
+    expect(byName.MODELROUTE_STATE_FILE!.value).toBe('/tmp/modelroute-tables.json'); // on the emptyDir
     expect(byName.MODELROUTE_DATA_KEY).toBeUndefined(); // raw key bytes cannot travel in an env var
     expect(byName.MODELROUTE_REDIS_PASSWORD!.valueFrom).toEqual({
       secretKeyRef: { name: 'modelroute-redis', key: 'password' },
@@ -142,6 +143,12 @@ describe('mutatePod', () => {
 
   it('leaves an opted-out Pod alone', () => {
     expect(mutatePod(pod({}, { 'modelroute.dev/inject': 'false' }), config)).toEqual([]);
+    for (const value of ['disabled', 'false']) {
+      expect(mutatePod({ ...pod(), metadata: { labels: { 'modelroute.dev/inject': value } } }, config)).toEqual([]);
+    }
+    expect(mutatePod({ ...pod(), metadata: { labels: { 'modelroute.dev/inject': 'enabled' } } }, config)).not.toEqual(
+      [],
+    );
   });
 
   it('is idempotent: injecting an injected Pod is a no-op', () => {
