@@ -110,7 +110,7 @@ export function banner(b: BannerInput): string {
     `    -d '{"model": "${model}", "messages": [{"role": "user", "content": "${prompt}"}]}'`,
     `  python3 -c 'from openai import OpenAI; c = OpenAI(base_url="${b.baseURL}", api_key="local"); print(c.chat.completions.create(model="${model}", messages=[{"role": "user", "content": "${prompt}"}]).choices[0].message.content)'`,
     `  node --input-type=module -e 'import OpenAI from "openai"; const c = new OpenAI({ baseURL: "${b.baseURL}", apiKey: "local" }); const r = await c.chat.completions.create({ model: "${model}", messages: [{ role: "user", content: "${prompt}" }], stream: true }); for await (const x of r) process.stdout.write(x.choices[0]?.delta?.content ?? "")'`,
-    `  existing apps: export OPENAI_BASE_URL=${b.baseURL}`,
+    `  existing apps: export OPENAI_BASE_URL=${b.baseURL} (any API key is accepted)`,
     '',
     'each answer logs route, backend, tier, score and why; the x-modelroute-* response headers say the same',
   );

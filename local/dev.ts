@@ -3,10 +3,11 @@
  * Redis, and the simulator standing in for backends that cannot be called from here. Only the table source
  * and where simulated backends point differ from a pod; a request takes the same path through the same code.
  */
-import type { Decision, RoutingTable } from '../core/api/types.js';
-import { startSidecar, type Sidecar, type SidecarOptions } from '../sidecar/sidecar.js';
+import type { RoutingTable } from '../core/api/types.js';
+import { startSidecar, type Sidecar } from '../sidecar/sidecar.js';
 import type { TableStoreHooks } from '../sidecar/table-store.js';
-import { banner, describeRoute } from './banner.js';
+import { answerLogger } from './answer-log.js';
+import { banner, describeRoute, modelWinners } from './banner.js';
 import { planOf, rewriteForLocal, type PlanOptions } from './backend-plan.js';
 import { credentialFromEnv } from './credential-env.js';
 import type { DevConfig } from './dev-config.js';
@@ -29,21 +30,8 @@ export interface DevIO {
   print(text: string): void;
 }
 
-/** One log line per answer: which route, backend and tier took it, with what score, and why. */
-export function answerLine(d: Decision, backend: string, status: number): string {
-  const tier = d.tier !== undefined ? ` tier ${d.tier}` : '';
-  const score = d.score !== undefined ? ` score ${d.score.toFixed(3)}` : '';
-  return `${status} route ${d.table.route.name} -> backend ${backend}${tier}${score}: ${d.reason}`;
-}
-
 export async function startDev(c: DevConfig, io: DevIO): Promise<DevServer> {
-  const simulator = await startSimulator({
-    latencyScale: c.latencyScale,
-    onAnswer: (a) =>
-      io.log(
-        `simulated ${a.model} (${a.route}/${a.backend}) ${a.endpoint}${a.stream ? ' stream' : ''}: ${a.input} input + ${a.output} output tokens in ${a.ms} ms`,
-      ),
-  });
+  const simulator = await startSimulator({ latencyScale: c.latencyScale });
   const plan: PlanOptions = { env: io.env, simulateAll: c.simulateAll, simulatorBaseURL: simulator.baseURLFor };
   // The banner describes the route as written (real provider, credential) next to how it is served.
   const plans = new WeakMap<RoutingTable, ReturnType<typeof planOf>>();
@@ -55,15 +43,20 @@ export async function startDev(c: DevConfig, io: DevIO): Promise<DevServer> {
   let store: FileTableStore | undefined;
   let started = false;
   let versions = new Map<string, string>();
+  let winners = '';
+  // After start, a reload prints what changed: the new route, and who now answers each model name.
   const onChanged = (tables: ReadonlyArray<RoutingTable>) => {
     const next = new Map(tables.map((t) => [routeKey(t), t.tableVersion]));
+    const nextWinners = modelWinners(tables).lines.join('\n');
     if (started) {
       for (const t of tables) {
         if (versions.get(routeKey(t)) !== t.tableVersion)
           io.print(describeRoute(t, store?.sources().get(routeKey(t)), plans.get(t) ?? []).join('\n'));
       }
+      if (nextWinners !== winners) io.print(`model names now:\n${nextWinners || '  (none)'}`);
     }
     versions = next;
+    winners = nextWinners;
   };
   const createStore = (hooks: TableStoreHooks) => {
     store = new FileTableStore({
@@ -80,19 +73,17 @@ export async function startDev(c: DevConfig, io: DevIO): Promise<DevServer> {
     });
     return store;
   };
-  const options: SidecarOptions & Record<string, unknown> = {
-    listen: c.listen,
-    admin: c.admin,
-    namespace: 'default',
-    createStore,
-    resolveCredential: (ref, b) => credentialFromEnv(ref, b.provider, io.env)?.value,
-    log: io.log,
-    // Requested hook (see report): called once per answer with the decision; harmless until it exists.
-    onAnswered: (d: Decision, backend: string, status: number) => io.log(answerLine(d, backend, status)),
-  };
   let sidecar: Sidecar;
   try {
-    sidecar = await startSidecar(options);
+    sidecar = await startSidecar({
+      listen: c.listen,
+      admin: c.admin,
+      namespace: 'default',
+      createStore,
+      resolveCredential: (ref, b) => credentialFromEnv(ref, b.provider, io.env)?.value,
+      log: io.log,
+      observer: () => answerLogger(io.log),
+    });
   } catch (err) {
     await store?.close();
     await simulator.close();

@@ -39,6 +39,8 @@ export class FileTableStore implements TableStore {
   private debounce: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private closed = false;
+  /** The last I/O problem reported per path, so a lasting one is logged once, not on every rescan. */
+  private readonly ioProblems = new Map<string, string>();
   private readonly path: string;
 
   constructor(private readonly o: FileTableStoreOptions) {
@@ -95,10 +97,11 @@ export class FileTableStore implements TableStore {
 
   private async scan(): Promise<void> {
     const list = await listRouteFiles(this.path).catch((err: unknown) => {
-      this.log(`cannot list ${this.path}: ${(err as Error).message}; keeping the routes in use`);
+      this.ioProblem(this.path, `cannot list ${this.path}: ${(err as Error).message}; keeping the routes in use`);
       return undefined;
     });
     if (!list) return;
+    this.ioProblems.delete(this.path);
     let changed = !this.scanned;
     for (const file of [...this.files.keys()]) {
       if (list.includes(file)) continue;
@@ -123,8 +126,10 @@ export class FileTableStore implements TableStore {
     } catch (err) {
       // Gone between listing and reading: the next scan sees it missing.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
+      this.ioProblem(file, `cannot read ${file}: ${(err as Error).message}; keeping its routes`);
+      return false;
     }
+    this.ioProblems.delete(file);
     const before = this.files.get(file);
     if (text.trim() === '' && before && before.tables.size > 0) {
       // Most often an editor between truncate and write; deleting the file is how a route is removed.
@@ -199,6 +204,12 @@ export class FileTableStore implements TableStore {
       this.served.set(compiled, table);
     }
     return table;
+  }
+
+  private ioProblem(path: string, message: string): void {
+    if (this.ioProblems.get(path) === message) return;
+    this.ioProblems.set(path, message);
+    this.log(`error: ${message}`);
   }
 
   private log(m: string): void {

@@ -10,21 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { completionBody, embeddingsBody, newId, streamFrames, type SimEndpoint } from './sim-payloads.js';
 import { answerFor, chatInputTokens, contentText, embeddingOf, tokenCount } from './sim-text.js';
 
-export interface SimAnswerInfo {
-  route: string;
-  backend: string;
-  model: string;
-  endpoint: SimEndpoint;
-  stream: boolean;
-  input: number;
-  output: number;
-  ms: number;
-}
-
 export interface SimulatorOptions {
   /** Multiplies every delay: 1 is realistic, 0 answers at once. */
   latencyScale?: number;
-  onAnswer?(a: SimAnswerInfo): void;
 }
 
 export interface Simulator {
@@ -44,7 +32,7 @@ class BadRequest extends Error {}
 export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulator> {
   const scale = o.latencyScale ?? 1;
   const server: Server = createServer((req, res) => {
-    handle(req, res, scale, o.onAnswer).catch((err: unknown) => {
+    handle(req, res, scale).catch((err: unknown) => {
       const bad = err instanceof BadRequest;
       sendError(res, bad ? 400 : 500, bad ? 'invalid_request_error' : 'server_error', (err as Error).message);
     });
@@ -69,13 +57,7 @@ function endpointOf(path: string): SimEndpoint | undefined {
   return undefined;
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  scale: number,
-  onAnswer: SimulatorOptions['onAnswer'],
-) {
-  const startedAt = performance.now();
+async function handle(req: IncomingMessage, res: ServerResponse, scale: number) {
   const path = (req.url ?? '/').split('?')[0]!;
   const [, sim, route = '-', backend = '-'] = path.split('/').map(decodeURIComponent);
   const endpoint = endpointOf(path);
@@ -92,17 +74,6 @@ async function handle(
   const model = typeof body.model === 'string' ? body.model : 'simulated';
   const gone = () => res.destroyed || res.writableEnded;
   const pace = paceOf(model, scale);
-  const finish = (input: number, output: number, stream: boolean) =>
-    onAnswer?.({
-      route,
-      backend,
-      model,
-      endpoint,
-      stream,
-      input,
-      output,
-      ms: Math.round(performance.now() - startedAt),
-    });
 
   if (endpoint === 'embeddings') {
     const inputs = embeddingInputs(body.input);
@@ -112,8 +83,7 @@ async function handle(
     await sleep(pace.firstByteMs / 3);
     if (gone()) return;
     const vectors = inputs.map((t) => embeddingOf(String(t), dims));
-    sendJSON(res, embeddingsBody(model, vectors, body.encoding_format === 'base64', input));
-    return finish(input, 0, false);
+    return sendJSON(res, embeddingsBody(model, vectors, body.encoding_format === 'base64', input));
   }
 
   const { prompt, input } = promptOf(endpoint, body);
@@ -141,8 +111,7 @@ async function handle(
     // A non-streamed answer arrives whole, once the model has generated every token.
     await sleep(answer.outputTokens * pace.perTokenMs);
     if (gone()) return;
-    sendJSON(res, completionBody(endpoint, completed));
-    return finish(input, completed.usage.output, false);
+    return sendJSON(res, completionBody(endpoint, completed));
   }
   const includeUsage =
     endpoint === 'responses' ||
@@ -156,7 +125,6 @@ async function handle(
     res.write(frames.piece(piece));
   }
   res.end(frames.tail.join(''));
-  finish(input, completed.usage.output, true);
 }
 
 function paceOf(model: string, scale: number): { firstByteMs: number; perTokenMs: number } {

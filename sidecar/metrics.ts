@@ -77,3 +77,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Memoises `metric.labels(...)` per label values: prom-client validates and hashes the labels on every call,
+ * which is measurable at thousands of requests per second. Label values come from tables (bounded).
+ */
+export function labelCache<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
+  const children = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let c = children.get(key);
+    if (c === undefined) {
+      c = labels(...values);
+      children.set(key, c);
+    }
+    return c;
+  };
+}

@@ -3,6 +3,7 @@
  * budget reader. Tests start it in-process with port 0; cli/commands/sidecar.ts starts it from flags.
  */
 import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { DecideContext, Decision, TableBackend } from '../core/api/types.js';
@@ -12,7 +13,7 @@ import { BudgetSpend } from './budget-spend.js';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
 import { Credentials, type CredentialResolver } from './credentials.js';
 import type { ForwarderDeps } from './forwarder.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, labelCache, type Metrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { RedisTableStore } from './redis-table-store.js';
 import { loadScorer } from './scorer.js';
@@ -50,8 +51,8 @@ export interface SidecarOptions {
   scorePrior?: readonly number[];
   random?: () => number;
   log?: (message: string) => void;
-  /** Per-request telemetry (telemetry/sidecar-telemetry.ts); called at each step, never awaited. */
-  observer?: RequestObserver;
+  /** Builds per-request telemetry (telemetry/sidecar-telemetry.ts) on the sidecar's metrics registry. */
+  observer?: (registry: Registry) => RequestObserver;
 }
 
 export interface Sidecar {
@@ -72,6 +73,7 @@ export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const log = o.log ?? ((m: string) => console.error(`modelroute-sidecar: ${m}`));
   const metrics = createMetrics({ defaultMetrics: o.admin !== undefined && o.admin !== false });
+  const observer = o.observer?.(metrics.registry);
   const credentials = new Credentials({
     ...(o.dataKey && { dataKey: o.dataKey }),
     ...(o.resolveCredential && { resolve: o.resolveCredential }),
@@ -83,7 +85,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     rejected: (route) => metrics.tablesRejected.labels(route).inc(),
     changed: (tables) => {
       metrics.tablesLoaded.set(tables.length);
-      o.observer?.tablesChanged(tables);
+      observer?.tablesChanged(tables);
     },
     log,
   };
@@ -121,6 +123,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     random: o.random ?? Math.random,
     ...(budget && { spentUSD: (t) => budget.spentUSD(t) }),
   };
+  const tokensOf = labelCache((...v) => metrics.tokens.labels(...v));
+  const costOf = labelCache((...v) => metrics.cost.labels(...v));
+  const latencyOf = labelCache((...v) => metrics.upstreamLatency.labels(...v));
+  const requestsOf = labelCache((...v) => metrics.requests.labels(...v));
   const forwarder: ForwarderDeps = {
     pools,
     breakers,
@@ -130,19 +136,19 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       const cost = usage
         ? usage.record({ table: d.table, backend: b, input: tokens.input, output: tokens.output })
         : UsageRecorder.costMicroUSD(b, tokens.input, tokens.output);
-      metrics.tokens.labels(route, b.name, 'input').inc(tokens.input);
-      metrics.tokens.labels(route, b.name, 'output').inc(tokens.output);
-      metrics.cost.labels(route, b.name).inc(cost / 1e6);
-      o.observer?.usage(d, b, tokens);
+      tokensOf(route, b.name, 'input').inc(tokens.input);
+      tokensOf(route, b.name, 'output').inc(tokens.output);
+      costOf(route, b.name).inc(cost / 1e6);
+      observer?.usage(d, b, tokens);
     },
-    onUpstreamLatency: (d, b, s) => metrics.upstreamLatency.labels(d.table.route.name, b.name).observe(s),
+    onUpstreamLatency: (d, b, s) => latencyOf(d.table.route.name, b.name).observe(s),
     onFallback: (d, b, reason) => {
       metrics.fallbacks.labels(d.table.route.name, b.name, reason).inc();
-      o.observer?.fallback(d, b, reason);
+      observer?.fallback(d, b, reason);
     },
     onOverhead: (s) => metrics.overhead.observe(s),
-    onAnswered: (d, backend, status) => metrics.requests.labels(d.table.route.name, backend, String(status)).inc(),
-    ...(o.observer && { startAttempt: (d: Decision, b: TableBackend) => o.observer!.attempt(d, b) }),
+    onAnswered: (d, backend, status) => requestsOf(d.table.route.name, backend, String(status)).inc(),
+    ...(observer && { startAttempt: (d: Decision, b: TableBackend) => observer.attempt(d, b) }),
   };
   const handler = createApiHandler({
     store,
@@ -151,7 +157,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
     onRefused: (status) => metrics.requests.labels('-', '-', String(status)).inc(),
     onDecided: (d) => thresholds.observe(d.table, d.score),
-    ...(o.observer && { observer: o.observer }),
+    ...(observer && { observer }),
   });
 
   await store.start();
@@ -183,9 +189,12 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     ...(usage && { usage }),
     async close(drainMs = 10_000) {
       const drained = new Promise<void>((r) => api.close(() => r()));
+      // Keep-alive connections become idle as their last answer ends; close each then, not at the deadline.
       api.closeIdleConnections();
+      const sweep = setInterval(() => api.closeIdleConnections(), 50);
       const force = setTimeout(() => api.closeAllConnections(), drainMs);
       await drained;
+      clearInterval(sweep);
       clearTimeout(force);
       if (admin) {
         const a = admin;

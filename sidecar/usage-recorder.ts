@@ -45,6 +45,7 @@ export class UsageRecorder {
   private fields = new Map<string, number>();
   private spend = new Map<string, { amount: number; ttl: number }>();
   private inflight: Batch | undefined;
+  private readonly fieldNames = new Map<string, string[]>();
   private flushing: Promise<boolean> | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Failed flush attempts, for metrics. */
@@ -69,11 +70,12 @@ export class UsageRecorder {
   record(e: UsageEvent): number {
     const cost = UsageRecorder.costMicroUSD(e.backend, e.input, e.output);
     const route = e.table.route.name;
-    for (const scope of ['ns', `route:${route}`, `backend:${route}/${e.backend.name}`]) {
-      this.add(`${scope}|requests`, 1);
-      this.add(`${scope}|input_tokens`, e.input);
-      this.add(`${scope}|output_tokens`, e.output);
-      this.add(`${scope}|cost_microusd`, cost);
+    const f = this.fieldsOf(route, e.backend.name);
+    for (let i = 0; i < f.length; i += 4) {
+      this.add(f[i]!, 1);
+      this.add(f[i + 1]!, e.input);
+      this.add(f[i + 2]!, e.output);
+      this.add(f[i + 3]!, cost);
     }
     const budget = e.table.budget;
     if (budget && cost > 0) {
@@ -141,7 +143,20 @@ export class UsageRecorder {
     }
   }
 
+  /** The twelve hash fields a request on this route and backend adds to, built once per pair. */
+  private fieldsOf(route: string, backend: string): string[] {
+    const key = `${route}/${backend}`;
+    let f = this.fieldNames.get(key);
+    if (!f) {
+      f = ['ns', `route:${route}`, `backend:${key}`].flatMap((scope) =>
+        ['requests', 'input_tokens', 'output_tokens', 'cost_microusd'].map((m) => `${scope}|${m}`),
+      );
+      this.fieldNames.set(key, f);
+    }
+    return f;
+  }
+
   private add(field: string, n: number): void {
-    if (n !== 0 || field.endsWith('|requests')) this.fields.set(field, (this.fields.get(field) ?? 0) + n);
+    this.fields.set(field, (this.fields.get(field) ?? 0) + n);
   }
 }

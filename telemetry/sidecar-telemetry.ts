@@ -64,7 +64,10 @@ export interface Attempt {
   body(json: unknown): void;
   /** The first answer content reached the client. */
   firstChunk(): void;
-  /** Ends the attempt: `failure` when nothing reached the client and the next backend may be tried. */
+  /**
+   * Ends the attempt: `failure` when nothing reached the client and the next backend may be tried. After a
+   * delivered answer the span stays open for the usage that follows (SidecarTelemetry.usage), within a bound.
+   */
   end(failure?: AttemptFailure): void;
 }
 
@@ -79,6 +82,8 @@ interface RequestState {
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const MAX_CONTENT_CHARS = 16 * 1024;
+/** How long a successful attempt's span waits for its usage after the answer ended. */
+const USAGE_WAIT_MS = 5_000;
 
 export class SidecarTelemetry {
   readonly metrics: GenAiMetrics;
@@ -308,6 +313,8 @@ class AttemptImpl implements Attempt {
   private readonly span: Span | undefined;
   private status: number | undefined;
   private ended = false;
+  private spanEnded = false;
+  private usageWait: NodeJS.Timeout | undefined;
   private firstChunkSeen = false;
 
   constructor(
@@ -384,8 +391,7 @@ class AttemptImpl implements Attempt {
   /** @internal Called by SidecarTelemetry.usage for the request's latest attempt. */
   usage(tokens: { input: number; output: number; source?: string }): void {
     const span = this.span;
-    // The forwarder settles usage before it ends the attempt; anything later has no span to go to.
-    if (!span || this.ended) return;
+    if (!span || this.spanEnded) return;
     const p = this.b.pricing;
     // The same rounding as the usage recorder: micro-USD per request.
     const cost = Math.round(tokens.input * p.inputPerMillion + tokens.output * p.outputPerMillion) / 1e6;
@@ -395,6 +401,7 @@ class AttemptImpl implements Attempt {
       [MR.costUSD]: cost,
       ...(tokens.source && { [MR.tokensSource]: tokens.source }),
     });
+    if (this.ended) this.endSpan();
   }
 
   end(failure?: AttemptFailure): void {
@@ -402,7 +409,11 @@ class AttemptImpl implements Attempt {
     this.ended = true;
     this.t.guard(() => {
       const info = this.state?.info;
-      const errorType = failure ? failure.kind : this.status !== undefined && this.status >= 400 ? String(this.status) : '';
+      const errorType = failure
+        ? failure.kind
+        : this.status !== undefined && this.status >= 400
+          ? String(this.status)
+          : '';
       if (!failure && !info?.stream && this.status !== undefined && this.status < 300) this.firstChunk();
       this.t.metrics.operationDuration
         .labels({ ...this.t.labels(this.d, this.b, info?.endpoint ?? 'chat'), error_type: errorType })
@@ -414,8 +425,19 @@ class AttemptImpl implements Attempt {
         span.setAttribute('error.type', errorType);
         span.setStatus({ code: SpanStatusCode.ERROR, ...(failure?.error && { message: failure.error.message }) });
       }
-      span.end();
+      if (failure || errorType !== '') return this.endSpan();
+      // An answer was delivered: its usage is settled just after (counted by the tokenizer when the backend sent
+      // none), so the span waits for it, within a bound.
+      this.usageWait = setTimeout(() => this.endSpan(), USAGE_WAIT_MS);
+      this.usageWait.unref();
     });
+  }
+
+  private endSpan(): void {
+    if (this.spanEnded) return;
+    this.spanEnded = true;
+    clearTimeout(this.usageWait);
+    this.span?.end();
   }
 }
 

@@ -5,6 +5,8 @@
 import { ConfigError, SIDECAR_FLAGS, parseSidecarConfig } from '../../sidecar/config.js';
 import { envCredentialResolver } from '../../sidecar/credentials.js';
 import { startSidecar } from '../../sidecar/sidecar.js';
+import { startTelemetry } from '../../telemetry/otel.js';
+import { SidecarTelemetry } from '../../telemetry/sidecar-telemetry.js';
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -28,6 +30,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = (message: string) =>
     console.error(JSON.stringify({ time: new Date().toISOString(), component: 'sidecar', message }));
+  // Traces go where OTEL_EXPORTER_OTLP_* says; without an exporter no span work happens on the hot path.
+  const telemetry = startTelemetry({ serviceName: 'modelroute-sidecar', log });
   const sidecar = await startSidecar({
     listen: config.listen,
     admin: config.admin,
@@ -40,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     checkIntervalMs: config.checkIntervalMs,
     flushMs: config.flushMs,
     log,
+    observer: (registry) => new SidecarTelemetry({ registry, namespace: config.namespace, log }),
   });
   log(`serving ${sidecar.baseURL} (admin ${sidecar.adminUrl}) for namespace ${config.namespace}`);
   const signal = await new Promise<string>((resolve) => {
@@ -48,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   log(`${signal}: draining`);
   await sidecar.close(config.drainMs);
+  await telemetry.shutdown();
   log('stopped');
   return 0;
 }

@@ -7,10 +7,10 @@
  */
 
 /** Chars of the last user turn that are scanned: the head carries the task, the tail the final ask. */
-export const QUERY_HEAD_CHARS = 2048;
-export const QUERY_TAIL_CHARS = 512;
+export const QUERY_HEAD_CHARS = 1024;
+export const QUERY_TAIL_CHARS = 256;
 /** Chars of earlier context (most recent first) that are scanned for code or math. */
-export const CONTEXT_SCAN_CHARS = 512;
+export const CONTEXT_SCAN_CHARS = 256;
 /** Messages looked at from the end; older ones only count through the cap. */
 export const MAX_MESSAGES = 256;
 const MAX_PARTS = 64;
@@ -85,6 +85,7 @@ export function viewConversation(messages: readonly ChatMessage[]): Conversation
       context = (text.length > room ? text.slice(text.length - room) : text) + (context ? '\n' + context : '');
     }
   }
+  if (context.length > CONTEXT_SCAN_CHARS) context = context.slice(context.length - CONTEXT_SCAN_CHARS);
   return {
     query: clip(queryFull),
     queryChars: queryFull.length,

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { binPath } from './bin.js';
 import { freePort } from './ports.js';
-import { makeTempDir, removeDir, spawnManaged, startFailure } from './processes.js';
+import { makeTempDir, removeDir, retryOnPortClash, spawnManaged, startFailure } from './processes.js';
 import { waitFor } from './wait.js';
 
 /** A real Jaeger v2 (OTel-collector based) with in-memory storage, on loopback. */
@@ -34,7 +34,11 @@ export interface JaegerHandle {
 }
 
 /** Starts `jaeger --config <generated yaml>` and resolves once both the receiver and the query API answer. */
-export async function startJaeger(): Promise<Jaeger> {
+export function startJaeger(): Promise<Jaeger> {
+  return retryOnPortClash(launchJaeger);
+}
+
+async function launchJaeger(): Promise<Jaeger> {
   const dir = makeTempDir('jaeger');
   const [otlpHttp, otlpGrpc, queryHttp, queryGrpc] = [
     await freePort(),
@@ -62,7 +66,11 @@ export async function startJaeger(): Promise<Jaeger> {
       signal: proc.exitSignal,
     });
   } catch (err) {
-    await startFailure(proc, err);
+    try {
+      await startFailure(proc, err); // reads the log's tail: remove the dir only after
+    } finally {
+      removeDir(dir);
+    }
   }
   return {
     ...attachJaeger(handle),

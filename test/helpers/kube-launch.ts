@@ -6,7 +6,14 @@ import { makeCa, makeCert, makeKeyPair, readPem } from './certs.js';
 import { startEtcd } from './etcd.js';
 import { httpsGet } from './https-get.js';
 import { freePort } from './ports.js';
-import { makeTempDir, removeDir, spawnManaged, startFailure, type ManagedProcess } from './processes.js';
+import {
+  makeTempDir,
+  removeDir,
+  retryOnPortClash,
+  spawnManaged,
+  startFailure,
+  type ManagedProcess,
+} from './processes.js';
 import { waitFor } from './wait.js';
 
 // Process management only, without @kubernetes/client-node: global-setup loads this through tsx, and
@@ -37,7 +44,11 @@ const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const APISERVER_GRACE_MS = 2_000;
 
 /** Starts etcd, kube-apiserver and optionally kube-controller-manager; resolves once they are ready. */
-export async function launchKube(opts: { controllerManager?: boolean } = {}): Promise<KubeProcesses> {
+export function launchKube(opts: { controllerManager?: boolean } = {}): Promise<KubeProcesses> {
+  return retryOnPortClash(() => launchKubeOnce(opts));
+}
+
+async function launchKubeOnce(opts: { controllerManager?: boolean }): Promise<KubeProcesses> {
   const dir = makeTempDir('kube');
   const started: ManagedProcess[] = [];
   try {
@@ -104,6 +115,7 @@ export async function launchKube(opts: { controllerManager?: boolean } = {}): Pr
     };
   } catch (err) {
     for (const proc of started.reverse()) await proc.kill();
+    removeDir(dir);
     throw err;
   }
 }

@@ -232,3 +232,21 @@ export async function mustRun(command: string, args: readonly string[], opts?: {
   }
   return result;
 }
+
+/**
+ * Retries a start that failed because a port chosen by freePort() was taken before the server bound it
+ * (another process won the race): each attempt picks new ports.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      const clash =
+        err instanceof TestEnvError &&
+        err.code === 'TEST_ENV_START_FAILED' &&
+        /address already in use/i.test(err.message);
+      if (!clash || attempt >= attempts) throw err;
+    }
+  }
+}

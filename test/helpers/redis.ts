@@ -1,9 +1,15 @@
 import { join } from 'node:path';
 import { binPath } from './bin.js';
 import { makeCa, makeCert, readPem } from './certs.js';
-import { TestEnvError } from './errors.js';
 import { freePort } from './ports.js';
-import { makeTempDir, removeDir, spawnManaged, startFailure, type ManagedProcess } from './processes.js';
+import {
+  makeTempDir,
+  removeDir,
+  retryOnPortClash,
+  spawnManaged,
+  startFailure,
+  type ManagedProcess,
+} from './processes.js';
 import { tailFile } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -90,18 +96,12 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     }
   };
 
-  for (let attempt = 1; ; attempt++) {
+  await retryOnPortClash(async () => {
     port = await freePort();
     const auth = password ? `:${encodeURIComponent(password)}@` : '';
     url = `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
-    try {
-      await launch();
-      break;
-    } catch (err) {
-      // Another process took the port between freePort() and bind: try another one.
-      if (attempt >= 3 || !(err instanceof TestEnvError && /in use/i.test(err.message))) throw err;
-    }
-  }
+    await launch();
+  });
 
   return {
     url,

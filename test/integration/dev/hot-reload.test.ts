@@ -134,6 +134,7 @@ describe('hot reload', () => {
     let from = dev.output().length;
     save('extra.yaml', canary({ stable: 1, canary: 1 }).replace('hot-canary', 'extra').replace('[hot]', '[brand-new]'));
     await dev.waitForLine(/route default\/extra loaded from .*extra\.yaml/, { from });
+    await dev.waitForLine(/^ {2}brand-new -> extra \(priority 0\)$/, { from });
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
     expect(ids).toContain('brand-new');

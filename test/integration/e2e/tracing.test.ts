@@ -107,8 +107,20 @@ describe('kubectl apply to a traced answer', () => {
       spec: {
         match: { models: ['auto'] },
         backends: [
-          { name: 'cheap', provider: 'openai-compatible', baseURL: cheap.baseURL, model: 'small-1', pricing: PRICING.cheap },
-          { name: 'smart', provider: 'openai-compatible', baseURL: smart.baseURL, model: 'large-1', pricing: PRICING.smart },
+          {
+            name: 'cheap',
+            provider: 'openai-compatible',
+            baseURL: cheap.baseURL,
+            model: 'small-1',
+            pricing: PRICING.cheap,
+          },
+          {
+            name: 'smart',
+            provider: 'openai-compatible',
+            baseURL: smart.baseURL,
+            model: 'large-1',
+            pricing: PRICING.smart,
+          },
         ],
         strategy: { complexity: { tiers: [{ backend: 'cheap', upTo }, { backend: 'smart' }] } },
       },
@@ -158,15 +170,22 @@ describe('kubectl apply to a traced answer', () => {
 
     // What Jaeger stored for each request.
     await backends.flush();
-    const complete = async (traceId: string) =>
-      waitFor(
+    const complete = async (traceId: string) => {
+      let seen: JaegerTrace | undefined;
+      return waitFor(
         async () => {
-          const t = await getTrace(jaeger.queryUrl, traceId);
+          const t = (seen = await getTrace(jaeger.queryUrl, traceId));
           const services = new Set(t?.spans.map((s) => serviceOf(t, s)));
           return t && t.spans.length >= 4 && services.size >= 2 ? t : undefined;
         },
-        { timeoutMs: 30_000, message: `trace ${traceId} with sidecar and backend spans` },
+        {
+          timeoutMs: 30_000,
+          message: () =>
+            `trace ${traceId} with sidecar and backend spans; Jaeger has: ` +
+            JSON.stringify(seen?.spans.map((s) => `${serviceOf(seen!, s)}: ${s.operationName}`) ?? null),
+        },
       );
+    };
     const traces = { simple: await complete(app.simple.traceId), hard: await complete(app.hard.traceId) };
 
     const reconcileTraceIds = new Set<string>();
@@ -291,8 +310,16 @@ describe('kubectl apply to a traced answer', () => {
       ['modelroute_sidecar_tokens_total', { backend: 'smart', direction: 'input' }, usage.smart.input],
       ['modelroute_sidecar_tokens_total', { backend: 'smart', direction: 'output' }, usage.smart.output],
       ['gen_ai_client_token_usage_count', { backend: 'cheap', gen_ai_token_type: 'input' }, 1],
-      ['gen_ai_client_token_usage_sum', { backend: 'cheap', gen_ai_token_type: 'input', namespace: ns }, usage.cheap.input],
-      ['gen_ai_client_token_usage_sum', { backend: 'smart', gen_ai_token_type: 'output', gen_ai_request_model: 'large-1' }, usage.smart.output],
+      [
+        'gen_ai_client_token_usage_sum',
+        { backend: 'cheap', gen_ai_token_type: 'input', namespace: ns },
+        usage.cheap.input,
+      ],
+      [
+        'gen_ai_client_token_usage_sum',
+        { backend: 'smart', gen_ai_token_type: 'output', gen_ai_request_model: 'large-1' },
+        usage.smart.output,
+      ],
       ['gen_ai_client_operation_duration_seconds_count', { backend: 'cheap', error_type: '' }, 1],
       ['gen_ai_client_operation_duration_seconds_count', { backend: 'smart', gen_ai_operation_name: 'chat' }, 1],
       ['gen_ai_client_operation_time_to_first_chunk_seconds_count', {}, 2],

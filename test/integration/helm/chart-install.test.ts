@@ -245,6 +245,38 @@ describe('helm uninstall', () => {
   });
 });
 
+describe('operator.watchNamespaces', () => {
+  it('moves route and Secret access from the ClusterRole into Roles in the watched namespaces only', async () => {
+    const scopedNs = 'scoped-system';
+    const installed = await helm(
+      ['install', 'scoped', chartDir, '--namespace', scopedNs, '--create-namespace', '--set', 'crds.install=false', '--set', `operator.watchNamespaces={${appNs}}`],
+      { kubeconfigPath: kube.kubeconfigPath },
+    );
+    expect(installed.stderr).toBe('');
+    expect(installed.code).toBe(0);
+    const scoped = await kube.serviceAccountKubeConfig(scopedNs, 'scoped-modelroute');
+    const can = async (attrs: k8s.V1ResourceAttributes) =>
+      (await scoped.makeApiClient(k8s.AuthorizationV1Api).createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attrs } } })).status!
+        .allowed;
+    expect(await can({ verb: 'list', resource: 'secrets', namespace: appNs })).toBe(true);
+    expect(await can({ verb: 'watch', group: 'modelroute.dev', resource: 'modelroutes', namespace: appNs })).toBe(true);
+    expect(await can({ verb: 'list', resource: 'secrets', namespace: 'default' })).toBe(false);
+    expect(await can({ verb: 'get', resource: 'secrets', namespace: 'kube-system' })).toBe(false);
+    expect(await can({ verb: 'list', resource: 'secrets' })).toBe(false);
+    expect(await can({ verb: 'list', group: 'modelroute.dev', resource: 'modelroutes' })).toBe(false);
+    // Its own certificate Secret only, in its own namespace.
+    expect(await can({ verb: 'get', resource: 'secrets', namespace: scopedNs, name: 'scoped-modelroute-webhook-tls' })).toBe(true);
+    expect(await can({ verb: 'get', resource: 'secrets', namespace: scopedNs, name: 'other' })).toBe(false);
+    const cert = await ensureWebhookCertificate(scoped, {
+      namespace: scopedNs,
+      secretName: 'scoped-modelroute-webhook-tls',
+      dnsNames: serviceDnsNames('scoped-modelroute-webhook', scopedNs),
+      webhookConfigurationName: `scoped-modelroute-${scopedNs}`,
+    });
+    expect(cert.caBundlePatched).toBe(true);
+  });
+});
+
 function existsOperator(): boolean {
   try {
     readFileSync(join(repo, 'cli/commands/operator.ts'));

@@ -157,6 +157,18 @@ describe('helm template', () => {
     expect(rules.some((r) => r.resources.includes('mutatingwebhookconfigurations'))).toBe(false);
   });
 
+  it('with operator.watchNamespaces, grants routes and Secrets per namespace instead of cluster-wide', async () => {
+    const ms = await template('--set', 'operator.watchNamespaces={team-a,team-b}');
+    const rules = find(ms, 'ClusterRole').rules as { resources: string[] }[];
+    expect(rules.map((r) => r.resources)).toEqual([['mutatingwebhookconfigurations']]);
+    const roles = ms.filter((m) => m.kind === 'Role' && m.metadata.name.endsWith('-routes'));
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    const bindings = ms.filter((m) => m.kind === 'RoleBinding' && m.metadata.name.endsWith('-routes'));
+    expect(bindings.map((b) => b.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    const args = find(ms, 'Deployment', '-operator').spec.template.spec.containers[0].args;
+    expect(args).toContain('--namespaces=team-a,team-b');
+  });
+
   it('leaves the CRD out when crds.install is false', async () => {
     expect((await template('--set', 'crds.install=false')).some((m) => m.kind === 'CustomResourceDefinition')).toBe(false);
   });

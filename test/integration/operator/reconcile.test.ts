@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { openCredential } from '../../../core/crypto/seal.js';
-import { FINALIZER } from '../../../operator/reconciler.js';
+import { KubeClient } from '../../../operator/kube-client.js';
+import { silentLogger } from '../../../operator/log.js';
+import { FINALIZER, Reconciler } from '../../../operator/reconciler.js';
+import { RedisStore } from '../../../operator/redis-store.js';
 import { sharedKube, startRedis, waitFor, type Kube, type RedisServer } from '../../helpers/control-plane.js';
 import {
   applyCRD,
@@ -192,5 +195,34 @@ describe('operator reconcile', () => {
     expect((await op.operator.metrics.tablesPublished.get()).values[0]?.value ?? 0).toBe(0);
     for (const [n, v] of Object.entries(before)) expect(await redis.get(`mr:{${ns}}:version:${n}`)).toBe(v);
     expect(messages).toEqual([]);
+  });
+
+  it('a status write on a stale object retries on conflict instead of failing', async () => {
+    const stale = await getRoute(kube.kubeConfig, ns, 'chat');
+    // Bump resourceVersion without touching generation, so the stale copy's writes get 409.
+    const annotated = await kube.kubectl([
+      '-n',
+      ns,
+      'annotate',
+      'modelroute',
+      'chat',
+      'bench/touched=1',
+      '--overwrite',
+    ]);
+    expect(annotated.code).toBe(0);
+    // A reconciler whose cache hands out the stale object, with its status dropped so a write is needed.
+    const storeRedis = new Redis(redisServer.url);
+    const reconciler = new Reconciler({
+      kube: new KubeClient(kube.kubeConfig),
+      store: new RedisStore(storeRedis),
+      log: silentLogger,
+      cached: () => ({ ...stale!, status: {} }),
+    });
+    try {
+      await expect(reconciler.reconcile(`${ns}/chat`)).resolves.toBeUndefined();
+    } finally {
+      storeRedis.disconnect();
+    }
+    expect(await publishedVersion(kube.kubeConfig, redis, ns, 'chat')).toBeTruthy();
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { SidecarTelemetry } from '../../../telemetry/sidecar-telemetry.js';
 import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf } from './support.js';
 
 let redis: RedisServer;
@@ -34,15 +35,36 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+describe('telemetry seam', () => {
+  test('the shipped SidecarTelemetry sees decisions, attempts and usage', async () => {
+    const sidecar = await startTestSidecar(redis.url, {
+      observer: (registry) => new SidecarTelemetry({ registry, namespace: NS, tracing: false }),
+    });
+    try {
+      await waitFor(() => sidecar.store.ready(), { timeoutMs: 5000, message: 'ready' });
+      up.enqueue({ usage: { input: 21, output: 4 } });
+      await client(sidecar).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+      const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/modelroute_sidecar_decisions_total\{[^}]*route="main"[^}]*\} 1/);
+      expect(metrics).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_token_type="input"[^}]*\} 21/);
+      expect(metrics).toMatch(/gen_ai_client_operation_duration_seconds_count\{[^}]*\} 1/);
+    } finally {
+      await sidecar.close();
+    }
+  });
+});
+
 describe('shutdown', () => {
   test('drains in-flight calls, refuses new ones, flushes usage', async () => {
     // A long flush period: only close() can have written the counters.
+    await r.del(`mr:{${NS}}:usage`);
     const sidecar = await startTestSidecar(redis.url, { flushMs: 60_000 });
     await waitFor(() => sidecar.store.ready(), { timeoutMs: 5000, message: 'ready' });
     const openai = client(sidecar);
     up.enqueue({ delayMs: 400, usage: { input: 11, output: 5 } });
+    const seen = up.requests.length;
     const inflight = openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'slow' }] });
-    await up.waitForRequests(1);
+    await up.waitForRequests(seen + 1);
     const closed = sidecar.close(5_000);
     const c = await inflight;
     expect(c.choices[0]!.message.content).toBe('reply from up to up-model');

@@ -1,0 +1,117 @@
+/**
+ * Adapters for the benchmark programs other issues own (bench/proxy.ts, classifier.ts, operator.ts): how
+ * run.ts calls each and turns the JSON it writes into figures. Those programs are run as they are.
+ */
+import type { Figure } from './report.js';
+import { figure } from './report.js';
+
+interface Pcts {
+  p50: number;
+  p90: number;
+  p99: number;
+}
+interface ProxyRow {
+  mode: 'json' | 'stream-ttfb';
+  rps: number;
+  errors: number;
+  direct: Pcts & { n: number };
+  sidecar: Pcts & { n: number };
+  sidecarOverhead: Pcts;
+  minimalOverhead: Pcts;
+}
+export interface ProxyJson {
+  runs: ProxyRow[];
+  peakRps: { sidecar: number; minimal: number };
+  sidecarSelfReported: { shareUnder1ms?: number };
+}
+
+export function proxyArgs(smoke: boolean): string[] {
+  return smoke ? ['--seconds', '1', '--rates', '100'] : ['--seconds', '4', '--rates', '100,500,1000'];
+}
+
+export function proxyFigures(r: ProxyJson, smoke: boolean): Figure[] {
+  const out: Figure[] = [];
+  for (const row of r.runs) {
+    const mode = row.mode === 'json' ? 'non-streaming' : 'streaming TTFB';
+    for (const p of ['p50', 'p90', 'p99'] as const) {
+      const target =
+        smoke || p !== 'p99' || row.rps !== 500
+          ? undefined
+          : row.mode === 'json'
+            ? { target: '< 1 ms and <= 1.5x minimal', check: (v: number, ratio?: number) => v < 1 && (ratio ?? Infinity) <= 1.5 }
+            : { target: '< 1 ms', check: (v: number) => v < 1 };
+      out.push(
+        figure(`added latency ${p}, ${mode}, ${row.rps} rps`, row.sidecarOverhead[p], 'ms', {
+          baseline: { name: 'minimal proxy added', value: row.minimalOverhead[p] },
+          ...target,
+        }),
+      );
+    }
+    out.push(
+      figure(`sidecar end-to-end p99, ${mode}, ${row.rps} rps (${row.errors} errors)`, row.sidecar.p99, 'ms', {
+        baseline: { name: 'direct', value: row.direct.p99 },
+      }),
+    );
+  }
+  out.push(
+    figure('peak rps, one process (closed loop, 32 connections)', r.peakRps.sidecar, 'req/s', {
+      baseline: { name: 'minimal proxy', value: r.peakRps.minimal },
+    }),
+  );
+  const share = r.sidecarSelfReported.shareUnder1ms;
+  if (share !== undefined && Number.isFinite(share))
+    out.push(figure('sidecar self-reported overhead under 1 ms (its own histogram)', share * 100, '% of requests'));
+  return out;
+}
+
+interface ClassifierJson {
+  latency: { case: string; p50us: number; p99us: number; cpuUs: number }[];
+  calibration: { targetShare: number; blocks: { mix: string; calibratedShare: number; fixedShare: number }[] };
+}
+
+export function classifierFigures(r: ClassifierJson): Figure[] {
+  const out: Figure[] = [];
+  const last = r.calibration.blocks.slice(-2);
+  if (last.length > 0) {
+    const cal = last.reduce((a, b) => a + b.calibratedShare, 0) / last.length;
+    const fixed = last.reduce((a, b) => a + b.fixedShare, 0) / last.length;
+    out.push(
+      figure(
+        `calibration: top-tier share after the mix shift (target ${r.calibration.targetShare * 100}%, last ${last.length} blocks)`,
+        cal * 100,
+        '%',
+        { baseline: { name: 'fixed threshold from the prior', value: fixed * 100 } },
+      ),
+    );
+  }
+  for (const l of r.latency)
+    out.push(figure(`classifier.ts score() p99, ${l.case}`, l.p99us, 'µs', { baseline: { name: 'its p50', value: l.p50us } }));
+  return out;
+}
+
+interface OperatorJson {
+  applyToTableMs: { viaKubectl: { n: number; p50: number; p99: number }; viaApiPut: { p50: number; p99: number } };
+  coldStart: { routes: number; allTablesInRedisMs: number; allStatusesReadyMs: number; restartOverFullRedisMs: number };
+}
+
+export function operatorArgs(smoke: boolean): string[] {
+  return smoke ? ['--updates', '2', '--routes', '50'] : ['--updates', '10', '--routes', '1000'];
+}
+
+export function operatorFigures(r: OperatorJson, smoke: boolean): Figure[] {
+  const c = r.coldStart;
+  return [
+    figure(`cold start: ${c.routes} ModelRoutes all Ready`, c.allStatusesReadyMs / 1000, 's', {
+      baseline: { name: 'restart over a full Redis (nothing to write)', value: c.restartOverFullRedisMs / 1000 },
+      ...(!smoke && c.routes === 1000 && { target: '< 10 s', check: (v: number) => v < 10 }),
+    }),
+    figure(`cold start: ${c.routes} tables in Redis`, c.allTablesInRedisMs / 1000, 's', {
+      baseline: { name: 'restart over a full Redis', value: c.restartOverFullRedisMs / 1000 },
+    }),
+    ...(['p50', 'p99'] as const).map((p) =>
+      figure(`kubectl apply -> table in Redis ${p} (${r.applyToTableMs.viaKubectl.n} updates)`, r.applyToTableMs.viaKubectl[p], 'ms', {
+        baseline: { name: 'API PUT -> table (operator alone)', value: r.applyToTableMs.viaApiPut[p] },
+      }),
+    ),
+  ];
+}

@@ -1,0 +1,151 @@
+/**
+ * Sidecar memory (a program, not a test): RSS of the sidecar process idle, with 1 route, with 1,000 routes
+ * loaded from Redis, and across N requests (closed loop, 1 in 10 streaming), beside the minimal proxy of
+ * bench/minimal-proxy.ts started the same way (node + tsx) as the baseline. Also: event-loop delay in the
+ * sidecar under that load (prom-client's monitorEventLoopDelay gauges on /metrics, reset at every scrape)
+ * against the same gauges idle, and Redis memory per route.
+ *
+ * Usage: tsx bench/memory.ts [--smoke] [--tsx] [--requests 1000000] [--seconds 150] [--routes 1000] [--result FILE]
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, waitFor } from '../test/helpers/control-plane.js';
+import { buildDist, DIST } from './lib/dist.js';
+import { closedLoop } from './lib/load.js';
+import { rssMB, spawnNode, stopChild, waitHttp } from './lib/procs.js';
+import { figure } from './lib/report.js';
+import { runSection } from './lib/section.js';
+import { benchRoute, info, metric, startStack } from './lib/stack.js';
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** RSS after the process has been quiet for a moment (timers, lazy compilation and GC settle). */
+async function settledRss(pid: number, ms = 1500): Promise<number> {
+  await sleep(ms);
+  return round1(rssMB(pid));
+}
+
+await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async (ctx) => {
+  const smoke = ctx.smoke;
+  const requests = Number(ctx.arg('requests') ?? (smoke ? 3_000 : 1_000_000));
+  const seconds = Number(ctx.arg('seconds') ?? (smoke ? 8 : 150));
+  const routes = Number(ctx.arg('routes') ?? (smoke ? 50 : 1000));
+  // The image runs compiled JavaScript; smoke skips the build and runs through tsx.
+  const compiled = !smoke && !process.argv.includes('--tsx');
+  if (compiled) await buildDist();
+  const ns = 'bench-mem';
+  const stack = await startStack(ns, { compiled });
+  const minPort = await freePort();
+  const minimal = spawnNode(
+    'minimal',
+    [compiled ? `${DIST}/bench/lib/minimal-main.js` : 'bench/lib/minimal-main.ts', '--port', String(minPort), '--upstream', stack.upstreamURL],
+    {},
+    { tsx: !compiled },
+  );
+  try {
+    await waitHttp(`http://127.0.0.1:${minPort}/`);
+    const minimalIdle = await settledRss(minimal.pid!);
+
+    const sc = await stack.startSidecar();
+    const idle = await settledRss(sc.pid!);
+
+    await stack.publish(benchRoute(ns, 'bench', stack.upstreamURL, { model: 'bench' }));
+    await waitHttp(`${stack.adminURL}/readyz`, 200);
+    const one = await settledRss(sc.pid!);
+
+    const before = Number((await info(stack.client, 'memory')).used_memory);
+    let jsonBytes = 0;
+    for (let i = 1; i <= routes; i += 100) {
+      const batch = Array.from({ length: Math.min(100, routes + 1 - i) }, (_, j) =>
+        stack.publish(benchRoute(ns, `r${i + j}`, stack.upstreamURL)),
+      );
+      for (const t of await Promise.all(batch)) jsonBytes += Buffer.byteLength(JSON.stringify(t));
+    }
+    const after = Number((await info(stack.client, 'memory')).used_memory);
+    await waitFor(
+      async () => ((await (await fetch(`${stack.adminURL}/readyz`)).json()) as { tables: number }).tables === routes + 1,
+      { timeoutMs: 60_000, message: `${routes + 1} tables loaded` },
+    );
+    const many = await settledRss(sc.pid!);
+
+    // Minimal proxy under a short load, so its RSS is compared warm, like the sidecar's.
+    await closedLoop({ url: `http://127.0.0.1:${minPort}`, model: 'bench', requests: 20_000, seconds: smoke ? 2 : 5 });
+    const minimalWarm = await settledRss(minimal.pid!, 500);
+
+    const metrics = async () => (await fetch(`${stack.adminURL}/metrics`)).text();
+    await metrics(); // resets the event-loop histogram
+    const warm = Math.min(Math.max(5_000, Math.round(requests * 0.05)), Math.round(requests / 4));
+    const samples: { requests: number; rssMB: number }[] = [];
+    const load = await closedLoop({
+      url: stack.sidecarURL,
+      model: 'bench',
+      requests,
+      seconds,
+      streamEvery: 10,
+      every: Math.max(1000, Math.round(requests / 50)),
+      onProgress: (done) => samples.push({ requests: done, rssMB: round1(rssMB(sc.pid!)) }),
+    });
+    const underLoad = await metrics();
+    const rssEnd = round1(rssMB(sc.pid!));
+    await sleep(3000);
+    const idleMetrics = await metrics();
+    const rssAfter = round1(rssMB(sc.pid!));
+
+    // Growth from the first sample past warm-up to the end, per 100k requests.
+    const warmSample = samples.find((s) => s.requests >= warm) ?? samples[0] ?? { requests: 0, rssMB: many };
+    const span = load.done - warmSample.requests;
+    const growthPer100k = span > 0 ? ((rssEnd - warmSample.rssMB) / span) * 100_000 : NaN;
+    const peak = Math.max(...samples.map((s) => s.rssMB), rssEnd);
+    const eld = (text: string, q: string) => (metric(text, `nodejs_eventloop_lag_${q}_seconds`) ?? NaN) * 1000;
+
+    const f = ctx.figures;
+    const base = { name: 'minimal proxy idle', value: minimalIdle };
+    f.push(figure('sidecar RSS idle (no table)', idle, 'MB', { baseline: base }));
+    f.push(figure('sidecar RSS, 1 route', one, 'MB', { baseline: base }));
+    f.push(
+      figure(`sidecar RSS, ${routes + 1} routes`, many, 'MB', {
+        baseline: base,
+        ...(!smoke && { target: '< 80 MB', check: (v: number) => v < 80 }),
+      }),
+    );
+    f.push(figure(`sidecar RSS after ${load.done} requests`, rssEnd, 'MB', { baseline: { name: 'minimal proxy warm', value: minimalWarm } }));
+    f.push(
+      figure('sidecar RSS growth per 100k requests (after warm-up)', growthPer100k, 'MB', {
+        baseline: { name: `RSS at ${warmSample.requests} requests`, value: warmSample.rssMB },
+        ...(!smoke && { target: '<= 0.5 MB/100k (no growth)', check: (v: number) => v <= 0.5 }),
+      }),
+    );
+    for (const q of ['p50', 'p99', 'max'] as const) {
+      f.push(
+        figure(`event-loop delay ${q} under load (${Math.round(load.rps)} rps)`, eld(underLoad, q), 'ms', {
+          baseline: { name: 'idle', value: eld(idleMetrics, q) },
+        }),
+      );
+    }
+    f.push(
+      figure('Redis memory per route (table + version + index entry)', (after - before) / routes, 'bytes', {
+        baseline: { name: 'table JSON', value: jsonBytes / routes },
+      }),
+    );
+    ctx.note(
+      `N = ${load.done} requests in ${load.seconds.toFixed(0)} s (${Math.round(load.rps)} rps closed loop, 16 connections, 1 in 10 streaming, ${load.errors} errors) with ${routes + 1} routes loaded; ` +
+        `target N = ${requests}${load.done < requests ? `: bounded by --seconds ${seconds}, growth is extrapolated per 100k` : ''}.`,
+    );
+    ctx.note(
+      compiled
+        ? 'Sidecar and minimal proxy run compiled (tsc into .cache/bench-dist, plain `node`), as in the image.'
+        : 'Sidecar and minimal proxy run through `node --import tsx`: the loader adds tens of MB of RSS that the image (compiled dist/) does not have.',
+    );
+    ctx.note(
+      'Event-loop delay comes from prom-client (monitorEventLoopDelay, 10 ms resolution) on the sidecar /metrics, reset at each scrape: under load = the load window, idle = 3 s after it.',
+    );
+    return {
+      requests: load,
+      rssMB: { minimalIdle, minimalWarm, idle, oneRoute: one, manyRoutes: many, end: rssEnd, afterIdle: rssAfter, peak },
+      samples,
+      redis: { usedMemoryBefore: before, usedMemoryAfter: after, routes, jsonBytesPerRoute: jsonBytes / routes },
+    };
+  } finally {
+    await stopChild(minimal);
+    await stack.stop();
+  }
+});
