@@ -145,6 +145,11 @@ await runSection('decision', '2. Decision cost (decide() and classifier) and eve
   sctx.note(
     `Conversations from ${source}, many variants per size; every op is timed on every iteration in rotating order; wall-clock hrtime, so preemption by other processes on the machine lands in p99.`,
   );
-  sctx.note(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.`);
+  sctx.note(
+    `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}.`,
+  );
   return raw;
 });

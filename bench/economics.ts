@@ -58,9 +58,14 @@ await runSection('economics', '7. Router economics (modelroute eval on the dev s
         }),
       );
       ctx.figures.push(
-        figure(`${set}: cost saved at 95% quality (strong share ${(c.share95 * 100).toFixed(1)}%)`, c.costSaved95 * 100, '%', {
-          baseline: base(r.random.costSaved95 * 100),
-        }),
+        figure(
+          `${set}: cost saved at 95% quality (strong share ${(c.share95 * 100).toFixed(1)}%)`,
+          c.costSaved95 * 100,
+          '%',
+          {
+            baseline: base(r.random.costSaved95 * 100),
+          },
+        ),
       );
       ctx.figures.push(figure(`${set}: oracle APGR (ceiling)`, r.oracle.apgr, ''));
     }

@@ -139,14 +139,20 @@ await runSection('fanout', '6. Fan-out (N table watchers on one Redis)', async (
         }),
       );
     }
-    ctx.figures.push(figure(`one update to all ${watchers.length} watchers, max`, sN.max, 'ms', { baseline: { name: '1 watcher alone', value: s1.max } }));
+    ctx.figures.push(
+      figure(`one update to all ${watchers.length} watchers, max`, sN.max, 'ms', {
+        baseline: { name: '1 watcher alone', value: s1.max },
+      }),
+    );
     ctx.figures.push(
       figure(`Redis CPU at rest with ${watchers.length} watchers`, rest.cpuShare * 100, '% of a core', {
         baseline: { name: 'Redis idle', value: idle.cpuShare * 100 },
       }),
     );
     ctx.figures.push(
-      figure(`Redis connections at rest`, rest.clients, 'clients', { baseline: { name: 'Redis idle', value: idle.clients } }),
+      figure(`Redis connections at rest`, rest.clients, 'clients', {
+        baseline: { name: 'Redis idle', value: idle.clients },
+      }),
     );
     ctx.figures.push(figure('Redis CPU per update (all watchers read it)', redisCpuPerUpdate * 1000, 'ms'));
     ctx.note(

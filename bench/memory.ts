@@ -5,7 +5,7 @@
  * sidecar under that load (prom-client's monitorEventLoopDelay gauges on /metrics, reset at every scrape)
  * against the same gauges idle, and Redis memory per route.
  *
- * Usage: tsx bench/memory.ts [--smoke] [--tsx] [--requests 1000000] [--seconds 150] [--routes 1000] [--result FILE]
+ * Usage: tsx bench/memory.ts [--smoke] [--tsx] [--cpu-prof] [--requests 1000000] [--seconds 150] [--routes 1000] [--result FILE]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, waitFor } from '../test/helpers/control-plane.js';
@@ -33,11 +33,22 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
   const compiled = !smoke && !process.argv.includes('--tsx');
   if (compiled) await buildDist();
   const ns = 'bench-mem';
-  const stack = await startStack(ns, { compiled });
+  // --cpu-prof: a V8 CPU profile of the sidecar, written when it exits (bench/results/*.cpuprofile, git-ignored).
+  const prof = process.argv.includes('--cpu-prof');
+  const stack = await startStack(ns, {
+    compiled,
+    ...(prof && { sidecarNodeFlags: ['--cpu-prof', '--cpu-prof-dir', 'bench/results', '--cpu-prof-name', 'sidecar-memory.cpuprofile'] }),
+  });
   const minPort = await freePort();
   const minimal = spawnNode(
     'minimal',
-    [compiled ? `${DIST}/bench/lib/minimal-main.js` : 'bench/lib/minimal-main.ts', '--port', String(minPort), '--upstream', stack.upstreamURL],
+    [
+      compiled ? `${DIST}/bench/lib/minimal-main.js` : 'bench/lib/minimal-main.ts',
+      '--port',
+      String(minPort),
+      '--upstream',
+      stack.upstreamURL,
+    ],
     {},
     { tsx: !compiled },
   );
@@ -62,7 +73,8 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
     }
     const after = Number((await info(stack.client, 'memory')).used_memory);
     await waitFor(
-      async () => ((await (await fetch(`${stack.adminURL}/readyz`)).json()) as { tables: number }).tables === routes + 1,
+      async () =>
+        ((await (await fetch(`${stack.adminURL}/readyz`)).json()) as { tables: number }).tables === routes + 1,
       { timeoutMs: 60_000, message: `${routes + 1} tables loaded` },
     );
     const many = await settledRss(sc.pid!);
@@ -107,7 +119,11 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
         ...(!smoke && { target: '< 80 MB', check: (v: number) => v < 80 }),
       }),
     );
-    f.push(figure(`sidecar RSS after ${load.done} requests`, rssEnd, 'MB', { baseline: { name: 'minimal proxy warm', value: minimalWarm } }));
+    f.push(
+      figure(`sidecar RSS after ${load.done} requests`, rssEnd, 'MB', {
+        baseline: { name: 'minimal proxy warm', value: minimalWarm },
+      }),
+    );
     f.push(
       figure('sidecar RSS growth per 100k requests (after warm-up)', growthPer100k, 'MB', {
         baseline: { name: `RSS at ${warmSample.requests} requests`, value: warmSample.rssMB },
@@ -140,7 +156,16 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
     );
     return {
       requests: load,
-      rssMB: { minimalIdle, minimalWarm, idle, oneRoute: one, manyRoutes: many, end: rssEnd, afterIdle: rssAfter, peak },
+      rssMB: {
+        minimalIdle,
+        minimalWarm,
+        idle,
+        oneRoute: one,
+        manyRoutes: many,
+        end: rssEnd,
+        afterIdle: rssAfter,
+        peak,
+      },
       samples,
       redis: { usedMemoryBefore: before, usedMemoryAfter: after, routes, jsonBytesPerRoute: jsonBytes / routes },
     };

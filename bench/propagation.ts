@@ -22,7 +22,12 @@ import { summary } from './lib/stats.js';
 import { benchRoute, startStack } from './lib/stack.js';
 
 /** Asks the sidecar, back to back, until `done(version)` holds; resolves with the time it first did. */
-async function pollVersion(pool: Pool, model: string, done: (v: string) => boolean, timeoutMs = 30_000): Promise<number> {
+async function pollVersion(
+  pool: Pool,
+  model: string,
+  done: (v: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<number> {
   const body = chatBody(model, false);
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {

@@ -9,13 +9,22 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { classifierFigures, operatorArgs, operatorFigures, proxyArgs, proxyFigures, type ProxyJson } from './lib/external.js';
+import {
+  classifierFigures,
+  operatorArgs,
+  operatorFigures,
+  proxyArgs,
+  proxyFigures,
+  type ProxyJson,
+} from './lib/external.js';
 import { figure, toMarkdown, type Machine, type SectionResult, type SuiteReport } from './lib/report.js';
 import { argOf } from './lib/section.js';
 
 const root = new URL('../', import.meta.url).pathname;
 const smoke = process.argv.includes('--smoke');
-const only = argOf('only')?.split(',').map((s) => s.trim());
+const only = argOf('only')
+  ?.split(',')
+  .map((s) => s.trim());
 const outDir = path.resolve(argOf('out') ?? path.join(root, 'bench/results'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-run-'));
 
@@ -58,7 +67,12 @@ function run(name: string, args: string[], seconds: number, env: NodeJS.ProcessE
   });
 }
 
-function failed(section: string, title: string, r: { code: number | null; timedOut: boolean; seconds: number }, why?: string): SectionResult {
+function failed(
+  section: string,
+  title: string,
+  r: { code: number | null; timedOut: boolean; seconds: number },
+  why?: string,
+): SectionResult {
   return {
     section,
     title,
@@ -71,7 +85,13 @@ function failed(section: string, title: string, r: { code: number | null; timedO
 }
 
 /** A section program of ours: it writes its SectionResult to --result. */
-async function ownSection(section: string, title: string, file: string, seconds: number, extra: string[] = []): Promise<SectionResult> {
+async function ownSection(
+  section: string,
+  title: string,
+  file: string,
+  seconds: number,
+  extra: string[] = [],
+): Promise<SectionResult> {
   const result = path.join(tmp, `${section}.json`);
   const r = await run(section, [file, ...(smoke ? ['--smoke'] : []), ...extra, '--result', result], seconds);
   if (existsSync(result)) {
@@ -86,13 +106,25 @@ async function ownSection(section: string, title: string, file: string, seconds:
  * A program another issue owns, which writes bench/results/<name>.json. A smoke run puts back the file it
  * overwrote, so tiny counts never replace real figures.
  */
-async function external<T>(name: string, args: string[], seconds: number, preload: string[] = [], env: NodeJS.ProcessEnv = {}) {
+async function external<T>(
+  name: string,
+  args: string[],
+  seconds: number,
+  preload: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+) {
   const file = path.join(root, `bench/results/${name}.json`);
   const saved = path.join(tmp, `${name}.saved.json`);
   const had = existsSync(file);
   if (had) copyFileSync(file, saved);
   if (had) rmSync(file);
-  const r = await run(name, [`bench/${name}.ts`, ...args], seconds, env, preload);
+  let r = await run(name, [`bench/${name}.ts`, ...args], seconds, env, preload);
+  // These programs pick free ports before their servers bind them; on a busy machine another process can
+  // take one in between (EADDRINUSE). One retry, said in the log.
+  if (!existsSync(file) && !r.timedOut) {
+    console.log(`== ${name}: no result (exit ${r.code}); one retry`);
+    r = await run(name, [`bench/${name}.ts`, ...args], seconds, env, preload);
+  }
   const out = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
   if (smoke || !out) {
     if (had) copyFileSync(saved, file);
@@ -106,9 +138,15 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
     async run() {
       const title = this.title;
       const cpuFile = path.join(tmp, 'proxy-cpu.json');
-      const { r, out } = await external<ProxyJson>('proxy', proxyArgs(smoke), smoke ? 90 : 180, ['--import', './bench/lib/cpu-report.ts'], {
-        BENCH_CPU_REPORT: cpuFile,
-      });
+      const { r, out } = await external<ProxyJson>(
+        'proxy',
+        proxyArgs(smoke),
+        smoke ? 90 : 180,
+        ['--import', './bench/lib/cpu-report.ts'],
+        {
+          BENCH_CPU_REPORT: cpuFile,
+        },
+      );
       if (!out) return failed('proxy', title, r, `bench/proxy.ts wrote no result (exit ${r.code})`);
       const figures = proxyFigures(out, smoke);
       const notes = [
@@ -117,16 +155,34 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
       ];
       if (existsSync(cpuFile)) {
         const c = JSON.parse(readFileSync(cpuFile, 'utf8')) as { cpuSeconds: number; wallSeconds: number };
-        figures.push(figure('load generator CPU (bench/proxy.ts driver, undici + autocannon in one process)', (100 * c.cpuSeconds) / c.wallSeconds, '% of a core'));
+        figures.push(
+          figure(
+            'load generator CPU (bench/proxy.ts driver, undici + autocannon in one process)',
+            (100 * c.cpuSeconds) / c.wallSeconds,
+            '% of a core',
+          ),
+        );
       }
-      return { section: 'proxy', title, status: r.code === 0 ? 'ok' : 'error', seconds: r.seconds, figures, notes, raw: out };
+      return {
+        section: 'proxy',
+        title,
+        status: r.code === 0 ? 'ok' : 'error',
+        seconds: r.seconds,
+        figures,
+        notes,
+        raw: out,
+      };
     },
   },
   decision: {
     title: '2. Decision cost (decide() and classifier)',
     async run() {
       const s = await ownSection('decision', this.title, 'bench/decide.ts', smoke ? 60 : 150);
-      const { r, out } = await external<Parameters<typeof classifierFigures>[0]>('classifier', smoke ? ['--quick'] : [], smoke ? 60 : 120);
+      const { r, out } = await external<Parameters<typeof classifierFigures>[0]>(
+        'classifier',
+        smoke ? ['--quick'] : [],
+        smoke ? 60 : 120,
+      );
       if (out) {
         s.figures.push(...classifierFigures(out));
         s.notes.push('classifier.ts rows: its own run (score() alone; calibration on a drifting MMLU -> GSM8K mix).');
@@ -145,14 +201,24 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
   propagation: {
     title: '4. Propagation (Redis -> sidecar, kubectl apply -> sidecar)',
     run() {
-      return ownSection('propagation', this.title, 'bench/propagation.ts', smoke ? 150 : 240, smoke ? [] : ['--kube-updates', '10']);
+      return ownSection(
+        'propagation',
+        this.title,
+        'bench/propagation.ts',
+        smoke ? 150 : 240,
+        smoke ? [] : ['--kube-updates', '10'],
+      );
     },
   },
   operator: {
     title: '5. Operator scale (cold start, Redis memory per route)',
     async run() {
       const title = this.title;
-      const { r, out } = await external<Parameters<typeof operatorFigures>[0]>('operator', operatorArgs(smoke), smoke ? 150 : 300);
+      const { r, out } = await external<Parameters<typeof operatorFigures>[0]>(
+        'operator',
+        operatorArgs(smoke),
+        smoke ? 150 : 300,
+      );
       if (!out) return failed('operator', title, r, `bench/operator.ts wrote no result (exit ${r.code})`);
       return {
         section: 'operator',
@@ -182,7 +248,9 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
 };
 
 function machine(): Machine {
-  const model = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1];
+  const model = /model name\s*:\s*(.*)/.exec(
+    existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '',
+  )?.[1];
   return {
     nproc: os.availableParallelism(),
     cpuModel: model ?? os.cpus()[0]?.model ?? 'unknown',
@@ -214,11 +282,15 @@ for (const [name, s] of Object.entries(SECTIONS)) {
   report.sections.push(await s.run());
 }
 // Redis memory per route is measured where the 1,000 tables are written (section 3); section 5 shows it too.
-const mem = report.sections.find((s) => s.section === 'memory')?.figures.find((f) => f.name.startsWith('Redis memory per route'));
+const mem = report.sections
+  .find((s) => s.section === 'memory')
+  ?.figures.find((f) => f.name.startsWith('Redis memory per route'));
 const op = report.sections.find((s) => s.section === 'operator');
 if (mem && op) {
   op.figures.push(mem);
-  op.notes.push('Redis memory per route: INFO used_memory delta over the tables written in section 3, divided by their number.');
+  op.notes.push(
+    'Redis memory per route: INFO used_memory delta over the tables written in section 3, divided by their number.',
+  );
 }
 report.seconds = (performance.now() - started) / 1000;
 report.machine.loadavgAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -228,7 +300,9 @@ writeFileSync(path.join(outDir, 'latest.md'), toMarkdown(report));
 rmSync(tmp, { recursive: true, force: true });
 const bad = report.sections.filter((s) => s.status !== 'ok');
 console.log(`\nwrote ${path.join(outDir, 'latest.json')} and latest.md in ${Math.round(report.seconds)} s`);
-const missed = report.sections.flatMap((s) => s.figures.filter((f) => f.met === false).map((f) => `${s.section}: ${f.name}`));
+const missed = report.sections.flatMap((s) =>
+  s.figures.filter((f) => f.met === false).map((f) => `${s.section}: ${f.name}`),
+);
 if (missed.length > 0) console.log(`targets missed:\n  ${missed.join('\n  ')}`);
 if (bad.length > 0) console.log(`sections not ok: ${bad.map((s) => `${s.section} (${s.status})`).join(', ')}`);
 process.exitCode = bad.length > 0 ? 1 : 0;

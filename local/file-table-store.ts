@@ -150,11 +150,9 @@ export class FileTableStore implements TableStore {
     if (parsed.problems.length > 0) {
       const keptNow = kept.filter((k) => tables.has(k));
       const keptText = keptNow.map((k) => `${k}@${tables.get(k)!.tableVersion}`).join(', ');
-      this.log(
-        keptNow.length > 0
-          ? `${file}: still serving the last good version of ${keptText}`
-          : `${file}: nothing from this file is served until it is fixed`,
-      );
+      if (keptNow.length > 0) this.log(`${file}: still serving the last good version of ${keptText}`);
+      else if (parsed.tables.length > 0) this.log(`${file}: its valid routes are served; the invalid ones are not`);
+      else this.log(`${file}: nothing from this file is served until it is fixed`);
     }
     if (parsed.tables.length === 0 && parsed.problems.length === 0) this.log(`${file}: no ModelRoute in this file`);
     this.files.set(file, { signature, tables });

@@ -96,7 +96,7 @@ export function formatReport(r: SimulateReport, o: { prompts: string; outputToke
     lines.push(
       `quality: ${pct(r.quality.keptShare)} of always-${r.top.backend} on ${r.quality.labelled} labelled prompts${gap}`,
     );
-    lines.push(`  (tiers below the top answer with the 'weak' label, the top tier with the 'strong' label)`);
+    lines.push(`  (requests sent to ${r.top.backend} score its 'strong' label, all others its 'weak' label)`);
   } else {
     lines.push('quality: no weak/strong labels in the prompts file (router-eval format), so none estimated');
   }

@@ -29,7 +29,6 @@ export function httpStatusOf(err: unknown): number | undefined {
 
 export const isNotFound = (err: unknown): boolean => httpStatusOf(err) === 404;
 export const isConflict = (err: unknown): boolean => httpStatusOf(err) === 409;
-export const isAlreadyExists = (err: unknown): boolean => httpStatusOf(err) === 409;
 
 /** Rejects with ERR_OPERATOR_TIMEOUT when `p` has not settled within `ms`: a black-holed connection must not hang a loop. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

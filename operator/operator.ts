@@ -142,6 +142,10 @@ export class Operator {
       checkMs: opts.redisCheckMs ?? 5_000,
       epochPrefix: this.identity,
       onChecked: () => this.metrics.redisChecks.inc(),
+      onReconnect: () => {
+        opts.log.info('Redis reconnected: rechecking every route');
+        this.requeueAll();
+      },
       onLost: () => {
         this.metrics.redisResyncs.inc();
         this.requeueAll();

@@ -19,6 +19,11 @@ export interface RedisGuardOptions {
   onLost(): void;
   /** Each completed check, for metrics. */
   onChecked?(): void;
+  /**
+   * Redis came back after a disconnect. A crash can lose the last second of the AOF while the epoch survives, so
+   * the caller rechecks every route (cheap: unchanged tables are not rewritten).
+   */
+  onReconnect?(): void;
 }
 
 export class RedisGuard {
@@ -26,7 +31,12 @@ export class RedisGuard {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private running = false;
-  private readonly onReady = (): void => void this.check();
+  private connectedBefore = false;
+  private readonly onReady = (): void => {
+    if (this.connectedBefore) this.opts.onReconnect?.();
+    this.connectedBefore = true;
+    void this.check();
+  };
 
   constructor(private readonly opts: RedisGuardOptions) {}
 
@@ -39,6 +49,7 @@ export class RedisGuard {
       // The next check sees the epoch missing and republishes: nothing is lost by failing here.
       this.opts.log.warn('could not write the operator epoch', { error: messageOf(err) });
     });
+    this.connectedBefore = this.opts.redis.status === 'ready';
     this.opts.redis.on('ready', this.onReady);
     this.timer = setInterval(() => void this.check(), this.opts.checkMs);
     this.timer.unref();

@@ -11,12 +11,14 @@ import type { UsageRecorder } from './usage-recorder.js';
 export class BudgetSpend {
   private readonly microUSD = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** Counts batches applied by this sidecar, so a read that raced one is not trusted over it. */
+  private appliedBatches = 0;
 
   constructor(
     private readonly redis: Redis,
     private readonly namespace: string,
     private readonly tables: () => ReadonlyArray<RoutingTable>,
-    private readonly recorder: UsageRecorder | undefined,
+    private readonly recorder: Pick<UsageRecorder, 'unflushedSpend'> | undefined,
     private readonly opts: { refreshMs?: number; now?: () => number } = {},
   ) {}
 
@@ -36,13 +38,25 @@ export class BudgetSpend {
     return ((this.microUSD.get(key) ?? 0) + (this.recorder?.unflushedSpend(key) ?? 0)) / 1e6;
   }
 
+  /**
+   * A batch from this sidecar just landed in Redis: its spend leaves the recorder's unflushed figure now,
+   * so it is added here at once rather than at the next read.
+   */
+  applied(spend: ReadonlyMap<string, { amount: number }>): void {
+    this.appliedBatches++;
+    for (const [k, s] of spend) this.microUSD.set(k, (this.microUSD.get(k) ?? 0) + s.amount);
+  }
+
   async refresh(): Promise<void> {
     const wanted = this.tables()
       .map((t) => this.keyOf(t))
       .filter((k): k is string => k !== undefined);
     if (wanted.length === 0) return;
+    const before = this.appliedBatches;
     try {
       const values = await this.redis.mget(...wanted);
+      // A batch applied while this read was in flight may be missing from it: keep the local figures.
+      if (this.appliedBatches !== before) return;
       this.microUSD.clear();
       wanted.forEach((k, i) => this.microUSD.set(k, Number(values[i] ?? 0) || 0));
     } catch {

@@ -107,13 +107,15 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       hooks,
     });
   }
+  let budget: BudgetSpend | undefined;
   const usage = redis
     ? new UsageRecorder(redis, o.namespace, {
         ...(o.flushMs && { flushMs: o.flushMs }),
         onError: () => metrics.usageFlushFailures.inc(),
+        onSpendApplied: (spend) => budget?.applied(spend),
       })
     : undefined;
-  const budget = redis ? new BudgetSpend(redis, o.namespace, () => store.current(), usage) : undefined;
+  if (redis) budget = new BudgetSpend(redis, o.namespace, () => store.current(), usage);
 
   const scorer = o.score ? { score: o.score, prior: o.scorePrior } : loadScorer(log);
   const thresholds = new ShareThresholds(scorer.prior);

@@ -54,7 +54,12 @@ export class UsageRecorder {
   constructor(
     private readonly redis: Redis,
     private readonly namespace: string,
-    private readonly opts: { flushMs?: number; onError?: (err: Error) => void } = {},
+    private readonly opts: {
+      flushMs?: number;
+      onError?: (err: Error) => void;
+      /** A batch's budget spend is now in Redis (so readers that cache it can add it at once). */
+      onSpendApplied?: (spend: ReadonlyMap<string, { amount: number }>) => void;
+    } = {},
   ) {}
 
   start(): void {
@@ -135,6 +140,7 @@ export class UsageRecorder {
           ...args,
         );
         this.inflight = undefined;
+        if (b.spend.size > 0) this.opts.onSpendApplied?.(b.spend);
       } catch (err) {
         this.failures++;
         this.opts.onError?.(err as Error);

@@ -25,8 +25,12 @@ export interface TelemetryOptions {
 export interface Telemetry {
   /** True when spans are recorded and exported (SDK started with a trace exporter). */
   readonly tracing: boolean;
-  /** Flushes and stops the SDK; never throws and never takes longer than `timeoutMs` (default 3 s). */
-  shutdown(timeoutMs?: number): Promise<void>;
+  /**
+   * Flushes and stops the SDK; never throws and never takes longer than `timeoutMs` (default 3 s). Resolves false
+   * when the flush did not finish in time (collector down): the exporter's own timeouts and retries would then keep
+   * the process alive for several more seconds, so a CLI that is done should exit rather than wait for them.
+   */
+  shutdown(timeoutMs?: number): Promise<boolean>;
 }
 
 export const TRACER_NAME = 'modelroute';
@@ -68,15 +72,20 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
   return {
     tracing: tracingOn,
     async shutdown(timeoutMs = 3_000) {
-      if (!started) return;
+      if (!started) return true;
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
         timer.unref();
       });
-      await Promise.race([started.shutdown().catch(() => undefined), timeout]);
+      const flushed = started.shutdown().then(
+        () => true,
+        () => false,
+      );
+      const inTime = await Promise.race([flushed, timeout]);
       clearTimeout(timer);
       tracingOn = false;
+      return inTime;
     },
   };
 }

@@ -80,6 +80,7 @@ interface RequestState {
   attempts: number;
 }
 
+const ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/models']);
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const MAX_CONTENT_CHARS = 16 * 1024;
 /** How long a successful attempt's span waits for its usage after the answer ended. */
@@ -115,14 +116,17 @@ export class SidecarTelemetry {
     this.guard(() => {
       const parent = propagation.extract(ROOT_CONTEXT, req.headers);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const method = req.method ?? 'GET';
+      // Span names stay low-cardinality: a path the sidecar does not serve is not a route.
+      const route = ROUTES.has(path) ? path : undefined;
       const span = tracer().startSpan(
-        `${req.method ?? 'GET'} ${path}`,
+        route ? `${method} ${route}` : method,
         {
           kind: SpanKind.SERVER,
           attributes: {
-            'http.request.method': req.method ?? 'GET',
+            'http.request.method': method,
             'url.path': path,
-            'http.route': path,
+            ...(route && { 'http.route': route }),
             [MR.namespace]: this.o.namespace,
             ...(req.headers['user-agent'] && { 'user_agent.original': req.headers['user-agent'] }),
           },

@@ -45,7 +45,8 @@ export function conversationSource(): { source: string; make(tokens: number, tur
   if (texts.length === 0) {
     texts = Array.from(
       { length: 200 },
-      (_, i) => `Question ${i}: explain step by step why the sum of the first ${i + 3} odd numbers is a square, then give an example.`,
+      (_, i) =>
+        `Question ${i}: explain step by step why the sum of the first ${i + 3} odd numbers is a square, then give an example.`,
     );
   }
   const rand = rng(7);

@@ -38,7 +38,10 @@ export function proxyFigures(r: ProxyJson, smoke: boolean): Figure[] {
         smoke || p !== 'p99' || row.rps !== 500
           ? undefined
           : row.mode === 'json'
-            ? { target: '< 1 ms and <= 1.5x minimal', check: (v: number, ratio?: number) => v < 1 && (ratio ?? Infinity) <= 1.5 }
+            ? {
+                target: '< 1 ms and <= 1.5x minimal',
+                check: (v: number, ratio?: number) => v < 1 && (ratio ?? Infinity) <= 1.5,
+              }
             : { target: '< 1 ms', check: (v: number) => v < 1 };
       out.push(
         figure(`added latency ${p}, ${mode}, ${row.rps} rps`, row.sidecarOverhead[p], 'ms', {
@@ -85,7 +88,9 @@ export function classifierFigures(r: ClassifierJson): Figure[] {
     );
   }
   for (const l of r.latency)
-    out.push(figure(`classifier.ts score() p99, ${l.case}`, l.p99us, 'µs', { baseline: { name: 'its p50', value: l.p50us } }));
+    out.push(
+      figure(`classifier.ts score() p99, ${l.case}`, l.p99us, 'µs', { baseline: { name: 'its p50', value: l.p50us } }),
+    );
   return out;
 }
 
@@ -109,9 +114,14 @@ export function operatorFigures(r: OperatorJson, smoke: boolean): Figure[] {
       baseline: { name: 'restart over a full Redis', value: c.restartOverFullRedisMs / 1000 },
     }),
     ...(['p50', 'p99'] as const).map((p) =>
-      figure(`kubectl apply -> table in Redis ${p} (${r.applyToTableMs.viaKubectl.n} updates)`, r.applyToTableMs.viaKubectl[p], 'ms', {
-        baseline: { name: 'API PUT -> table (operator alone)', value: r.applyToTableMs.viaApiPut[p] },
-      }),
+      figure(
+        `kubectl apply -> table in Redis ${p} (${r.applyToTableMs.viaKubectl.n} updates)`,
+        r.applyToTableMs.viaKubectl[p],
+        'ms',
+        {
+          baseline: { name: 'API PUT -> table (operator alone)', value: r.applyToTableMs.viaApiPut[p] },
+        },
+      ),
     ),
   ];
 }

@@ -19,9 +19,9 @@ export function spawnNode(
   name: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  opts: { tsx?: boolean } = {},
+  opts: { tsx?: boolean; nodeFlags?: string[] } = {},
 ): ChildProcess {
-  const p = spawn(process.execPath, [...(opts.tsx === false ? [] : ['--import', 'tsx']), ...args], {
+  const p = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...(opts.tsx === false ? [] : ['--import', 'tsx']), ...args], {
     cwd: new URL('../../', import.meta.url).pathname,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -41,7 +41,9 @@ export async function runSection(section: string, title: string, body: SectionBo
   if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   for (const f of result.figures) {
     const base = f.baseline ? `  (${f.baseline.name} ${f.baseline.value}, ${f.ratio ?? '-'}x)` : '';
-    console.log(`${f.name}: ${f.value} ${f.unit}${base}${f.target ? `  target ${f.target}: ${f.met ? 'met' : 'missed'}` : ''}`);
+    console.log(
+      `${f.name}: ${f.value} ${f.unit}${base}${f.target ? `  target ${f.target}: ${f.met ? 'met' : 'missed'}` : ''}`,
+    );
   }
   for (const n of result.notes) console.log(`note: ${n}`);
   if (result.error) console.error(result.error);

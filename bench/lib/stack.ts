@@ -14,7 +14,12 @@ import { DIST } from './dist.js';
 import { spawnNode, stopChild, waitHttp } from './procs.js';
 
 /** A route for `model` with one backend on the bench upstream; `rev` changes the content, so the version. */
-export function benchRoute(ns: string, name: string, upstream: string, opts: { model?: string; rev?: number } = {}): ModelRoute {
+export function benchRoute(
+  ns: string,
+  name: string,
+  upstream: string,
+  opts: { model?: string; rev?: number } = {},
+): ModelRoute {
   return {
     apiVersion: 'modelroute.dev/v1alpha1',
     kind: 'ModelRoute',
@@ -52,7 +57,10 @@ export interface Stack {
 }
 
 /** `compiled`: run the sidecar from the tsc build in .cache/bench-dist (see dist.ts) instead of through tsx. */
-export async function startStack(namespace: string, opts: { compiled?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  namespace: string,
+  opts: { compiled?: boolean; sidecarNodeFlags?: string[] } = {},
+): Promise<Stack> {
   const redis = await startRedis();
   const [upPort, scPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const upstream = spawnNode('upstream', ['bench/proxy.ts', '--role', 'upstream', '--port', String(upPort)]);
@@ -72,7 +80,7 @@ export async function startStack(namespace: string, opts: { compiled?: boolean }
         'sidecar',
         [main, 'sidecar', '--listen', `127.0.0.1:${scPort}`, '--admin', `127.0.0.1:${adminPort}`],
         { MODELROUTE_REDIS_URL: redis.url, POD_NAMESPACE: namespace },
-        { tsx: !opts.compiled },
+        { tsx: !opts.compiled, ...(opts.sidecarNodeFlags && { nodeFlags: opts.sidecarNodeFlags }) },
       );
       stack.sidecar = p;
       await waitHttp(`${stack.adminURL}/healthz`, 200);

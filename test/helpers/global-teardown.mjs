@@ -1,5 +1,10 @@
-/** Stops what global-setup.mjs started (globalSetup and globalTeardown share the jest parent's globals). */
+/** Stops the shared control plane that global-setup.mjs started, and waits until it has exited. */
 export default async function globalTeardown() {
-  await globalThis.__modelrouteSharedServers?.stop();
-  delete globalThis.__modelrouteSharedServers;
+  const daemon = globalThis.__modelrouteSharedDaemon;
+  delete globalThis.__modelrouteSharedDaemon;
+  if (!daemon || daemon.exitCode !== null || daemon.signalCode !== null) return;
+  daemon.ref();
+  const exited = new Promise((resolve) => daemon.once('exit', resolve));
+  daemon.stdin.end();
+  await exited;
 }
