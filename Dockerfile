@@ -10,6 +10,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY core core
 COPY operator operator
 COPY sidecar sidecar
+COPY local local
+COPY telemetry telemetry
 COPY cli cli
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund

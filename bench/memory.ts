@@ -37,7 +37,15 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
   const prof = process.argv.includes('--cpu-prof');
   const stack = await startStack(ns, {
     compiled,
-    ...(prof && { sidecarNodeFlags: ['--cpu-prof', '--cpu-prof-dir', 'bench/results', '--cpu-prof-name', 'sidecar-memory.cpuprofile'] }),
+    ...(prof && {
+      sidecarNodeFlags: [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        'bench/results',
+        '--cpu-prof-name',
+        'sidecar-memory.cpuprofile',
+      ],
+    }),
   });
   const minPort = await freePort();
   const minimal = spawnNode(
@@ -58,10 +66,18 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
 
     const sc = await stack.startSidecar();
     const idle = await settledRss(sc.pid!);
+    // V8 heap in use beside RSS: RSS keeps pages the heap has freed, the heap shows what is really held.
+    const heapMB = async () =>
+      round1(
+        (metric(await (await fetch(`${stack.adminURL}/metrics`)).text(), 'nodejs_heap_size_used_bytes') ?? NaN) /
+          2 ** 20,
+      );
+    const heap: Record<string, number> = { idle: await heapMB() };
 
     await stack.publish(benchRoute(ns, 'bench', stack.upstreamURL, { model: 'bench' }));
     await waitHttp(`${stack.adminURL}/readyz`, 200);
     const one = await settledRss(sc.pid!);
+    heap.oneRoute = await heapMB();
 
     const before = Number((await info(stack.client, 'memory')).used_memory);
     let jsonBytes = 0;
@@ -78,6 +94,7 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
       { timeoutMs: 60_000, message: `${routes + 1} tables loaded` },
     );
     const many = await settledRss(sc.pid!);
+    heap.manyRoutes = await heapMB();
 
     // Minimal proxy under a short load, so its RSS is compared warm, like the sidecar's.
     await closedLoop({ url: `http://127.0.0.1:${minPort}`, model: 'bench', requests: 20_000, seconds: smoke ? 2 : 5 });
@@ -101,6 +118,7 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
     await sleep(3000);
     const idleMetrics = await metrics();
     const rssAfter = round1(rssMB(sc.pid!));
+    heap.afterLoad = await heapMB();
 
     // Growth from the first sample past warm-up to the end, per 100k requests.
     const warmSample = samples.find((s) => s.requests >= warm) ?? samples[0] ?? { requests: 0, rssMB: many };
@@ -117,6 +135,11 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
       figure(`sidecar RSS, ${routes + 1} routes`, many, 'MB', {
         baseline: base,
         ...(!smoke && { target: '< 80 MB', check: (v: number) => v < 80 }),
+      }),
+    );
+    f.push(
+      figure(`sidecar V8 heap used, ${routes + 1} routes`, heap.manyRoutes!, 'MB', {
+        baseline: { name: 'sidecar heap, 1 route', value: heap.oneRoute! },
       }),
     );
     f.push(
@@ -166,6 +189,7 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
         afterIdle: rssAfter,
         peak,
       },
+      heapUsedMB: heap,
       samples,
       redis: { usedMemoryBefore: before, usedMemoryAfter: after, routes, jsonBytesPerRoute: jsonBytes / routes },
     };

@@ -10,14 +10,16 @@ import type { Dispatcher } from 'undici';
 import type { Decision, FailureKind, TableBackend } from '../core/api/types.js';
 import { parseRetryAfter, type CircuitBreakers } from './circuit-breaker.js';
 import type { Credentials } from './credentials.js';
-import { SidecarError, errorJSON, sendError } from './errors.js';
+import { SidecarError, sendError } from './errors.js';
+import { explainHeaders } from './explain-headers.js';
 import type { AttemptObserver } from './observer.js';
 import type { ParsedRequest } from './parse-request.js';
-import { SseUsageTap } from './sse-usage-tap.js';
+import { settleUsage } from './settle-usage.js';
+import { stream } from './stream-answer.js';
 import { upstreamBody } from './upstream-body.js';
 import type { UpstreamPools } from './upstream-pools.js';
 import { targetOf } from './upstream-target.js';
-import { countTokens, inputTextOf, outputTextOf, usageFrom, type Tokens } from './usage-extract.js';
+import { outputTextOf, usageFrom, type Tokens } from './usage-extract.js';
 
 export interface ForwarderDeps {
   pools: UpstreamPools;
@@ -65,18 +67,6 @@ const CONNECT_ERRORS = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
-
-export function explainHeaders(d: Decision, b: TableBackend): Record<string, string> {
-  const h: Record<string, string> = {
-    'x-modelroute-route': d.table.route.name,
-    'x-modelroute-backend': b.name,
-    'x-modelroute-model': b.model,
-    'x-modelroute-table-version': d.table.tableVersion,
-  };
-  if (d.tier !== undefined) h['x-modelroute-tier'] = String(d.tier);
-  if (d.score !== undefined) h['x-modelroute-score'] = d.score.toFixed(3);
-  return h;
-}
 
 export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
   const { decision: d, res } = call;
@@ -260,76 +250,6 @@ async function attempt(
   } finally {
     clearTimeout(timer);
     call.clientGone.removeEventListener('abort', onGone);
-  }
-}
-
-async function stream(
-  deps: ForwarderDeps,
-  call: Call,
-  b: TableBackend,
-  r: Dispatcher.ResponseData,
-  sentAt: number,
-  obs: AttemptObserver | undefined,
-): Promise<void> {
-  const { res, parsed, decision: d } = call;
-  const tap = new SseUsageTap(parsed.endpoint, !parsed.clientWantsStreamUsage);
-  res.writeHead(r.statusCode, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    ...explainHeaders(d, b),
-  });
-  res.flushHeaders();
-  obs?.firstChunk();
-  deps.onOverhead((sentAt - call.startedAt) / 1000);
-  deps.onAnswered(d, b.name, r.statusCode);
-  try {
-    await relay(r.body, tap, res);
-    res.end();
-    obs?.end();
-  } catch (err) {
-    r.body.destroy();
-    tap.destroy();
-    obs?.end({ kind: call.clientGone.aborted ? 'client_closed' : 'upstream_stream_error', error: err as Error });
-    if (!call.clientGone.aborted && !res.destroyed) {
-      // Committed: no fallback now. Tell the client in-band; the SDKs raise it as an APIError.
-      const message = `backend ${b.name} stream failed: ${(err as Error).message}`;
-      res.end(`data: ${errorJSON('api_error', 'upstream_stream_error', message)}\n\n`);
-    }
-  }
-  await settleUsage(deps, call, b, tap.usage, () => tap.outputText());
-}
-
-/**
- * upstream -> tap -> client with pipe(), which carries the client's backpressure back to the upstream
- * socket. Unlike pipeline() it leaves the response open on an upstream failure (for the in-band error) and
- * allocates no AbortController per stream. Resolves once every byte was handed to the response.
- */
-function relay(body: Dispatcher.ResponseData['body'], tap: SseUsageTap, res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    body.once('error', reject);
-    tap.once('error', reject);
-    tap.once('end', resolve);
-    body.pipe(tap).pipe(res, { end: false });
-  });
-}
-
-async function settleUsage(
-  deps: ForwarderDeps,
-  call: Call,
-  b: TableBackend,
-  usage: { input: number; output: number } | undefined,
-  outputText: () => string,
-): Promise<void> {
-  try {
-    if (usage) return deps.onUsage(call.decision, b, { ...usage, source: 'upstream' });
-    const [input, output] = await Promise.all([
-      countTokens(inputTextOf(call.parsed.facts.messages)),
-      call.parsed.endpoint === 'embeddings' ? Promise.resolve(0) : countTokens(outputText()),
-    ]);
-    deps.onUsage(call.decision, b, { input, output, source: 'counted' });
-  } catch {
-    // Counting is best effort; it never fails a request that was answered.
   }
 }
 

@@ -10,6 +10,8 @@ import { OperatorError } from '../../operator/errors.js';
 import { jsonLogger } from '../../operator/log.js';
 import { OperatorMetrics } from '../../operator/metrics.js';
 import { Operator } from '../../operator/operator.js';
+import { InjectionConfigError } from '../../operator/webhook/injection-config.js';
+import { runWebhook, webhookSettingsFromEnv, type WebhookSettings } from '../../operator/webhook/index.js';
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -22,10 +24,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   let config;
+  let webhookSettings: WebhookSettings | undefined;
   try {
     config = parseOperatorConfig(argv, process.env);
+    webhookSettings = webhookSettingsFromEnv(process.env);
   } catch (err) {
-    if (err instanceof OperatorError && err.code === 'ERR_OPERATOR_CONFIG') {
+    if ((err instanceof OperatorError && err.code === 'ERR_OPERATOR_CONFIG') || err instanceof InjectionConfigError) {
       console.error(`modelroute operator: ${err.message}`);
       return 2;
     }
@@ -80,6 +84,10 @@ export async function run(argv: string[]): Promise<number> {
     namespaces: config.namespaces ?? 'all',
   });
   operator.start();
+  // Every replica serves the injection webhook, not only the leader: the Service spreads admission calls.
+  const webhook = webhookSettings
+    ? await runWebhook(kubeConfig, webhookSettings, (level, msg, fields) => log[level](msg, fields))
+    : undefined;
 
   const onSignal = (signal: string) => () => {
     log.info('shutting down', { signal });
@@ -88,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal('SIGTERM'));
   process.once('SIGINT', onSignal('SIGINT'));
   await done;
+  await webhook?.close();
   await operator.stop();
   await admin.close();
   redis.disconnect();

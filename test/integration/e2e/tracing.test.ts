@@ -86,6 +86,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // The route goes first, while the operator still runs to release its finalizer (the apiserver is shared).
+  await kube?.kubectl(['delete', 'modelroute', '--all', '-n', ns, '--timeout=30s']);
   await Promise.all([sidecar?.stop(), operator?.stop()]);
   await backends?.close();
   await Promise.all([cheap?.close(), smart?.close()]);

@@ -1,0 +1,65 @@
+/**
+ * Delivers a committed SSE answer: headers first, then the upstream events as they come, with the client's
+ * backpressure carried back to the upstream socket. From here on nothing is retried; an upstream failure ends
+ * the stream with an in-band error event. Usage is read from the stream as it passes.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { TableBackend } from '../core/api/types.js';
+import { errorJSON } from './errors.js';
+import { explainHeaders } from './explain-headers.js';
+import type { Call, ForwarderDeps } from './forwarder.js';
+import type { AttemptObserver } from './observer.js';
+import { SseUsageTap } from './sse-usage-tap.js';
+import { settleUsage } from './settle-usage.js';
+
+export async function stream(
+  deps: ForwarderDeps,
+  call: Call,
+  b: TableBackend,
+  r: Dispatcher.ResponseData,
+  sentAt: number,
+  obs: AttemptObserver | undefined,
+): Promise<void> {
+  const { res, parsed, decision: d } = call;
+  const tap = new SseUsageTap(parsed.endpoint, !parsed.clientWantsStreamUsage);
+  res.writeHead(r.statusCode, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    ...explainHeaders(d, b),
+  });
+  res.flushHeaders();
+  obs?.firstChunk();
+  deps.onOverhead((sentAt - call.startedAt) / 1000);
+  deps.onAnswered(d, b.name, r.statusCode);
+  try {
+    await relay(r.body, tap, res);
+    res.end();
+    obs?.end();
+  } catch (err) {
+    r.body.destroy();
+    tap.destroy();
+    obs?.end({ kind: call.clientGone.aborted ? 'client_closed' : 'upstream_stream_error', error: err as Error });
+    if (!call.clientGone.aborted && !res.destroyed) {
+      // Committed: no fallback now. Tell the client in-band; the SDKs raise it as an APIError.
+      const message = `backend ${b.name} stream failed: ${(err as Error).message}`;
+      res.end(`data: ${errorJSON('api_error', 'upstream_stream_error', message)}\n\n`);
+    }
+  }
+  await settleUsage(deps, call, b, tap.usage, () => tap.outputText());
+}
+
+/**
+ * upstream -> tap -> client with pipe(), which carries the client's backpressure back to the upstream
+ * socket. Unlike pipeline() it leaves the response open on an upstream failure (for the in-band error) and
+ * allocates no AbortController per stream. Resolves once every byte was handed to the response.
+ */
+function relay(body: Dispatcher.ResponseData['body'], tap: SseUsageTap, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    body.once('error', reject);
+    tap.once('error', reject);
+    tap.once('end', resolve);
+    body.pipe(tap).pipe(res, { end: false });
+  });
+}
