@@ -35,6 +35,7 @@ export function routeStatus(
   const status: ModelRouteStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...(prev.tableVersion !== undefined ? { tableVersion: prev.tableVersion } : {}),
+    ...(prev.strategy !== undefined ? { strategy: prev.strategy } : {}),
     ...(prev.backends !== undefined ? { backends: prev.backends } : {}),
     ...(prev.lastPublishTime !== undefined ? { lastPublishTime: prev.lastPublishTime } : {}),
   };
@@ -58,6 +59,7 @@ export function routeStatus(
       const message = `Routing table ${table.tableVersion} with ${table.backends.length} backend(s) is published.`;
       cond('Ready', true, Reason.Published, message);
       status.tableVersion = table.tableVersion;
+      status.strategy = table.strategy.kind;
       status.backends = table.backends.length;
       if (wrote || status.lastPublishTime === undefined || prev.tableVersion !== table.tableVersion) {
         status.lastPublishTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -35,7 +35,7 @@ const backend = obj(
       { enum: ['openai', 'azure-openai', 'openai-compatible'] },
     ),
     baseURL: str(
-      'Base URL of the API, without the endpoint path, e.g. https://api.openai.com/v1, https://my-resource.openai.azure.com/openai/deployments/my-deployment or http://vllm.models:8000/v1. A trailing slash is ignored.',
+      'Base URL of the API, without the endpoint path, e.g. https://api.openai.com/v1, https://my-resource.openai.azure.com (the resource root: the sidecar adds /openai/deployments/<model>) or http://vllm.models:8000/v1. A trailing slash is ignored.',
       LIMITS.url,
       {
         minLength: 1,

@@ -87,7 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The route goes first, while the operator still runs to release its finalizer (the apiserver is shared).
-  await kube?.kubectl(['delete', 'modelroute', '--all', '-n', ns, '--timeout=30s']);
+  await kube?.kubectl(['delete', 'modelroute', '--all', '-n', ns, '--ignore-not-found', '--timeout=30s']);
   await Promise.all([sidecar?.stop(), operator?.stop()]);
   await backends?.close();
   await Promise.all([cheap?.close(), smart?.close()]);
@@ -355,5 +355,31 @@ describe('kubectl apply to a traced answer', () => {
     const op = await scrape(operator!.ready.admin);
     expect(sum(op, 'modelroute_operator_leader')).toBe(1);
     expect(sum(op, 'modelroute_operator_tables_published_total')).toBeGreaterThanOrEqual(1);
+
+    // Log lines written during a reconcile carry its trace and span ids: deleting the route logs the release of
+    // the finalizer from inside the finalizing reconcile, whose span Jaeger then holds.
+    const deleted = await kube.kubectl(['delete', 'modelroute', 'chat', '-n', ns, '--timeout=30s']);
+    expect(deleted.code).toBe(0);
+    const line = await waitFor(
+      () =>
+        operator!.logs
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg?: string; trace_id?: string; span_id?: string })
+          .find((l) => l.msg === 'table removed, finalizer released'),
+      { timeoutMs: 10_000, message: 'the finalizer log line' },
+    );
+    expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    const finalizing = await waitFor(
+      async () => {
+        const t = await getTrace(jaeger.queryUrl, line.trace_id!);
+        return t?.spans.find((s) => s.spanID === line.span_id);
+      },
+      { timeoutMs: 30_000, message: `the reconcile span ${line.trace_id}/${line.span_id} of the log line` },
+    );
+    expect(finalizing.operationName).toBe('reconcile');
+    expect(tagsOf(finalizing)).toMatchObject({
+      'modelroute.route': 'chat',
+      'modelroute.reconcile.outcome': 'finalized',
+    });
   }, 180_000);
 });

@@ -15,7 +15,11 @@ function route(generation: number, status?: ModelRoute['status']): ModelRoute {
     ...(status ? { status } : {}),
   };
 }
-const table = { tableVersion: 'v1', backends: [{}, {}] } as unknown as RoutingTable;
+const table = {
+  tableVersion: 'v1',
+  backends: [{}, {}],
+  strategy: { kind: 'weighted', backends: [] },
+} as unknown as RoutingTable;
 
 describe('setCondition', () => {
   it('keeps lastTransitionTime when the status does not flip', () => {
@@ -33,6 +37,7 @@ describe('routeStatus', () => {
     const s = routeStatus(route(3), { kind: 'published', table, wrote: true }, t0);
     expect(s.observedGeneration).toBe(3);
     expect(s.tableVersion).toBe('v1');
+    expect(s.strategy).toBe('weighted');
     expect(s.backends).toBe(2);
     expect(s.lastPublishTime).toBe('2026-01-01T00:00:00Z');
     expect(s.conditions?.map((c) => [c.type, c.status, c.reason, c.observedGeneration])).toEqual([
