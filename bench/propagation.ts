@@ -8,8 +8,10 @@
  *
  * Usage: tsx bench/propagation.ts [--smoke] [--updates 100] [--kube-updates 20] [--no-kube] [--result FILE]
  */
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
+import type { ModelRoute } from '../core/api/types.js';
 import { silentLogger } from '../operator/log.js';
 import { Operator } from '../operator/operator.js';
 import { startKube } from '../test/helpers/control-plane.js';
@@ -105,21 +107,45 @@ await runSection('propagation', '4. Propagation (Redis -> sidecar, kubectl apply
       await pollVersion(pool, 'kube', (v) => ((current = v), true));
       const total: number[] = [];
       const kubectlOnly: number[] = [];
+      const viaApi: number[] = [];
+      const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
+      const ref = { group: 'modelroute.dev', version: 'v1alpha1', plural: 'modelroutes', namespace: ns, name: 'kube' };
       for (let i = 1; i <= kubeUpdates; i++) {
-        const before = current;
+        let before = current;
         const t0 = performance.now();
         await kubectlApply(kube, benchRoute(ns, 'kube', stack.upstreamURL, { model: 'kube', rev: i }));
         kubectlOnly.push(performance.now() - t0);
         const seen = await pollVersion(pool, 'kube', (v) => v !== before && ((current = v), true));
         total.push(seen - t0);
+        // The same change through the API (no kubectl process): what the operator and sidecar add.
+        await operator.whenIdle();
+        const obj = (await api.getNamespacedCustomObject(ref)) as ModelRoute;
+        obj.spec.backends[0]!.model = `api-${i}`;
+        before = current;
+        const t1 = performance.now();
+        await api.replaceNamespacedCustomObject({ ...ref, body: obj });
+        const seenApi = await pollVersion(pool, 'kube', (v) => v !== before && ((current = v), true));
+        viaApi.push(seenApi - t1);
+        await operator.whenIdle();
       }
-      const kubePath = { applyToSidecar: summary(total), kubectlApplyAlone: summary(kubectlOnly) };
+      const kubePath = {
+        applyToSidecar: summary(total),
+        kubectlApplyAlone: summary(kubectlOnly),
+        apiPutToSidecar: summary(viaApi),
+      };
       raw.kubectlToSidecarMs = kubePath;
       for (const p of ['p50', 'p99'] as const) {
         ctx.figures.push(
           figure(`kubectl apply -> sidecar ${p} (${kubeUpdates} updates)`, kubePath.applyToSidecar[p], 'ms', {
             baseline: { name: 'kubectl apply alone', value: kubePath.kubectlApplyAlone[p] },
             ...(p === 'p99' && !ctx.smoke && { target: '< 1 s', check: (v: number) => v < 1000 }),
+          }),
+        );
+      }
+      for (const p of ['p50', 'p99'] as const) {
+        ctx.figures.push(
+          figure(`API PUT -> operator -> sidecar ${p} (${kubeUpdates} updates)`, kubePath.apiPutToSidecar[p], 'ms', {
+            baseline: { name: 'Redis -> sidecar', value: redisPath.toSidecar[p] },
           }),
         );
       }

@@ -10,7 +10,8 @@ export const keys = {
   index: (ns: string) => `mr:{${ns}}:index`,
   events: (ns: string) => `mr:{${ns}}:events`,
   usage: (ns: string) => `mr:{${ns}}:usage`,
-  batch: (ns: string, id: string) => `mr:{${ns}}:batch:${id}`,
+  /** Last usage batch applied from one sidecar process (exactly-once flushes). */
+  writer: (ns: string, id: string) => `mr:{${ns}}:writer:${id}`,
   spend: (ns: string, route: string, period: BudgetPeriod, bucketStart: string) =>
     `mr:{${ns}}:spend:${route}:${period}:${bucketStart}`,
 };

@@ -1,10 +1,11 @@
 /**
  * Counts requests, tokens and cost in memory and flushes them to Redis in batches, off the request path.
  *
- * Exactly-once without transactions across the network: a batch gets an id when it is cut, and a Lua
- * script applies it only if `SET batch:<id> NX` succeeds, so a batch retried after a lost reply is never
- * counted twice. Only one batch is in flight at a time; while it is unacknowledged (Redis away, reply lost)
- * it is retried with the same id, and everything recorded meanwhile accumulates in the pending map, merged
+ * Exactly-once without transactions across the network: each recorder is a writer with a random id, and
+ * its batches carry increasing sequence numbers. A Lua script applies a batch only if its number is above
+ * the writer's last applied one (`mr:{ns}:writer:<id>`), so a batch retried after a lost reply is never
+ * counted twice, and Redis holds one small key per sidecar, not one per flush. Only one batch is in flight
+ * at a time; while it is unacknowledged (Redis away, reply lost) it is retried with the same number, and everything recorded meanwhile accumulates in the pending map, merged
  * field by field. Memory is therefore bounded by the number of distinct counters (routes x backends x
  * metrics), never by the length of an outage, and no count is ever dropped.
  */
@@ -14,12 +15,14 @@ import type { RoutingTable, TableBackend } from '../core/api/types.js';
 import { budgetBucket, keys } from './redis-keys.js';
 
 const APPLY_BATCH = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return 0 end
-local n = tonumber(ARGV[1])
+local seq = tonumber(ARGV[1])
+if seq <= tonumber(redis.call('GET', KEYS[1]) or '0') then return 0 end
+redis.call('SET', KEYS[1], seq, 'EX', 86400)
+local n = tonumber(ARGV[2])
 for i = 1, n do
-  redis.call('HINCRBY', KEYS[2], ARGV[2 * i], ARGV[2 * i + 1])
+  redis.call('HINCRBY', KEYS[2], ARGV[2 * i + 1], ARGV[2 * i + 2])
 end
-local a = 2 * n + 2
+local a = 2 * n + 3
 for k = 3, #KEYS do
   redis.call('INCRBY', KEYS[k], ARGV[a])
   redis.call('EXPIRE', KEYS[k], ARGV[a + 1])
@@ -28,7 +31,7 @@ end
 return 1`;
 
 interface Batch {
-  id: string;
+  seq: number;
   fields: Map<string, number>;
   spend: Map<string, { amount: number; ttl: number }>;
 }
@@ -45,6 +48,8 @@ export class UsageRecorder {
   private fields = new Map<string, number>();
   private spend = new Map<string, { amount: number; ttl: number }>();
   private inflight: Batch | undefined;
+  private readonly writerId = randomUUID();
+  private seq = 0;
   private readonly fieldNames = new Map<string, string[]>();
   private flushing: Promise<boolean> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -118,13 +123,13 @@ export class UsageRecorder {
     for (;;) {
       if (!this.inflight) {
         if (this.fields.size === 0 && this.spend.size === 0) return true;
-        this.inflight = { id: randomUUID(), fields: this.fields, spend: this.spend };
+        this.inflight = { seq: ++this.seq, fields: this.fields, spend: this.spend };
         this.fields = new Map();
         this.spend = new Map();
       }
       const b = this.inflight;
       const spendKeys = [...b.spend.keys()];
-      const args: (string | number)[] = [b.fields.size];
+      const args: (string | number)[] = [b.seq, b.fields.size];
       for (const [f, v] of b.fields) args.push(f, v);
       for (const k of spendKeys) {
         const s = b.spend.get(k)!;
@@ -134,7 +139,7 @@ export class UsageRecorder {
         await this.redis.eval(
           APPLY_BATCH,
           2 + spendKeys.length,
-          keys.batch(this.namespace, b.id),
+          keys.writer(this.namespace, this.writerId),
           keys.usage(this.namespace),
           ...spendKeys,
           ...args,

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { FIELDS, Prng, corrupt, deepNesting, fuzzSeed, randomJson, randomString } from '../../helpers/fuzz.js';
@@ -189,12 +189,15 @@ describe('fuzzing the API', () => {
       while (ran < BODY_CASES && Date.now() - started < BUDGET_MS) {
         const i = ran++;
         const c = makeCase(p);
-        const res = await request(`${sidecar.url}${c.path}`, {
-          dispatcher: agent,
-          method: c.method as 'POST',
-          headers: c.contentType ? { 'content-type': c.contentType } : {},
-          ...(c.method !== 'GET' && { body: c.body }),
-        }).catch((err: Error) => err);
+        const res = await agent
+          .request({
+            origin: sidecar.url,
+            path: c.path,
+            method: c.method as 'POST',
+            headers: c.contentType ? { 'content-type': c.contentType } : {},
+            ...(c.method !== 'GET' && { body: c.body }),
+          })
+          .catch((err: Error) => err);
         if (res instanceof Error) {
           problems.push(`#${i} ${c.kind} ${c.method} ${c.path}: ${res.message}`);
           continue;
