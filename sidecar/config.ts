@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DATA_KEY_BYTES } from '../core/crypto/seal.js';
+import type { DataKeySource } from './credentials.js';
 import type { HostPort } from './sidecar.js';
 
 export const SIDECAR_FLAGS: Record<string, string> = {
@@ -28,8 +29,8 @@ export interface SidecarConfig {
   drainMs: number;
   checkIntervalMs: number;
   flushMs: number;
-  /** From MODELROUTE_DATA_KEY (base64) or MODELROUTE_DATA_KEY_FILE; absent if neither is set. */
-  dataKey?: Buffer;
+  /** From MODELROUTE_DATA_KEY (base64) or MODELROUTE_DATA_KEY_FILE (read when needed); absent if neither is set. */
+  dataKey?: DataKeySource;
 }
 
 export class ConfigError extends Error {
@@ -113,22 +114,29 @@ function int(v: string, flag: string, problems: string[], min = 0): number {
   return n;
 }
 
-function dataKey(env: NodeJS.ProcessEnv, problems: string[]): Buffer | undefined {
-  let b64 = env.MODELROUTE_DATA_KEY;
+function dataKey(env: NodeJS.ProcessEnv, problems: string[]): DataKeySource | undefined {
+  const b64 = env.MODELROUTE_DATA_KEY;
   const file = env.MODELROUTE_DATA_KEY_FILE;
-  if (!b64 && file) {
-    try {
-      b64 = readFileSync(file, 'utf8').trim();
-    } catch (err) {
-      problems.push(`MODELROUTE_DATA_KEY_FILE ${file} unreadable: ${(err as Error).message}`);
-      return undefined;
-    }
-  }
-  if (!b64) return undefined;
-  const key = Buffer.from(b64.trim(), 'base64');
-  if (key.length !== DATA_KEY_BYTES) {
-    problems.push(`the data key must be base64 of ${DATA_KEY_BYTES} bytes, got ${key.length}`);
+  if (b64) {
+    const key = Buffer.from(b64.trim(), 'base64');
+    if (key.length === DATA_KEY_BYTES) return key;
+    problems.push(`MODELROUTE_DATA_KEY must be base64 of ${DATA_KEY_BYTES} bytes, got ${key.length}`);
     return undefined;
   }
-  return key;
+  if (!file) return undefined;
+  // The key Secret is mounted as an optional volume: it may appear after the pod starts, or rotate.
+  return () => readDataKeyFile(file);
+}
+
+/** The key file holds the 32 raw bytes (as the operator's Secret does) or their base64; absent means not yet. */
+export function readDataKeyFile(file: string): Buffer | undefined {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  if (raw.length === DATA_KEY_BYTES) return raw;
+  const key = Buffer.from(raw.toString('utf8').trim(), 'base64');
+  return key.length === DATA_KEY_BYTES ? key : undefined;
 }

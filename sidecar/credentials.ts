@@ -21,10 +21,17 @@ export function envNameOf(ref: SecretKeyRef): string {
   return `MODELROUTE_CREDENTIAL_${ref.name}_${ref.key}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
 
+/** The namespace's data key, or a function that reads it now (a mounted Secret may appear or rotate later). */
+export type DataKeySource = Buffer | (() => Buffer | undefined);
+
+/** How often a backend whose credential could not be opened is tried again (the key may have arrived). */
+const RETRY_BROKEN_MS = 5_000;
+
 export class Credentials {
   private readonly byBackend = new WeakMap<TableBackend, BackendAuth>();
+  private lastRetry = 0;
 
-  constructor(private readonly opts: { dataKey?: Buffer; resolve?: CredentialResolver } = {}) {}
+  constructor(private readonly opts: { dataKey?: DataKeySource; resolve?: CredentialResolver } = {}) {}
 
   /** Opens every credential of a table; returns the problems (one line each) so the caller can log them. */
   prepare(table: RoutingTable): string[] {
@@ -38,8 +45,16 @@ export class Credentials {
   }
 
   get(table: RoutingTable, backend: TableBackend): BackendAuth {
-    if (!this.byBackend.has(backend)) this.prepare(table);
-    return this.byBackend.get(backend);
+    let auth = this.byBackend.get(backend);
+    if (auth === undefined && !this.byBackend.has(backend)) {
+      this.prepare(table);
+      auth = this.byBackend.get(backend);
+    } else if (auth && 'error' in auth && Date.now() - this.lastRetry > RETRY_BROKEN_MS) {
+      this.lastRetry = Date.now();
+      auth = this.open(table, backend);
+      this.byBackend.set(backend, auth);
+    }
+    return auth;
   }
 
   private open(table: RoutingTable, b: TableBackend): BackendAuth {
@@ -48,9 +63,9 @@ export class Credentials {
     let secret: string | undefined;
     try {
       if (auth.sealed) {
-        if (!this.opts.dataKey)
-          return { error: 'credential is sealed but this sidecar has no data key (MODELROUTE_DATA_KEY)' };
-        secret = openCredential(auth.sealed, this.opts.dataKey);
+        const key = typeof this.opts.dataKey === 'function' ? this.opts.dataKey() : this.opts.dataKey;
+        if (!key) return { error: 'credential is sealed but this sidecar has no data key (MODELROUTE_DATA_KEY)' };
+        secret = openCredential(auth.sealed, key);
       } else if (auth.ref) {
         secret = this.opts.resolve?.(auth.ref, b, table);
         if (secret === undefined)

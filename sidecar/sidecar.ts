@@ -11,7 +11,7 @@ import { createAdminServer } from './admin-server.js';
 import { createApiHandler } from './api-handler.js';
 import { BudgetSpend } from './budget-spend.js';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
-import { Credentials, type CredentialResolver } from './credentials.js';
+import { Credentials, type CredentialResolver, type DataKeySource } from './credentials.js';
 import type { ForwarderDeps } from './forwarder.js';
 import { createMetrics, labelCache, type Metrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
@@ -38,7 +38,7 @@ export interface SidecarOptions {
   /** Another table source (local mode); usage and budgets then stay in memory only. */
   createStore?: (hooks: TableStoreHooks) => TableStore;
   stateFile?: string;
-  dataKey?: Buffer;
+  dataKey?: DataKeySource;
   resolveCredential?: CredentialResolver;
   bodyLimit?: number;
   breaker?: BreakerOptions;

@@ -1,4 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, parseSidecarConfig } from '../../../sidecar/config.js';
 
 const key = Buffer.alloc(32, 7).toString('base64');
@@ -41,7 +44,28 @@ describe('parseSidecarConfig', () => {
       '--namespace (or POD_NAMESPACE) is required',
       "--body-limit must be a size of at least 1k (e.g. 512k, 4m), got 'lots'",
       "--flush-ms must be an integer >= 50, got '-1'",
-      'the data key must be base64 of 32 bytes, got 5',
+      'MODELROUTE_DATA_KEY must be base64 of 32 bytes, got 5',
     ]);
+  });
+
+  test('a key file is read when needed: absent at start, then raw bytes or base64 once mounted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mr-key-'));
+    try {
+      const file = join(dir, 'key');
+      const c = parseSidecarConfig(['--redis', 'redis://r:6379', '--namespace', 'a'], {
+        MODELROUTE_DATA_KEY_FILE: file,
+      });
+      const source = c.dataKey as () => Buffer | undefined;
+      expect(typeof source).toBe('function');
+      expect(source()).toBeUndefined();
+      writeFileSync(file, Buffer.alloc(32, 9));
+      expect(source()).toEqual(Buffer.alloc(32, 9));
+      writeFileSync(file, Buffer.alloc(32, 3).toString('base64') + '\n');
+      expect(source()).toEqual(Buffer.alloc(32, 3));
+      writeFileSync(file, 'short');
+      expect(source()).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
