@@ -104,8 +104,8 @@ async function ownSection(
 }
 
 /**
- * A program another issue owns, which writes bench/results/<name>.json. A smoke run puts back the file it
- * overwrote, so tiny counts never replace real figures.
+ * A program another issue owns, which writes bench/results/<name>.json. The file is put back as it was
+ * afterwards, so a suite run (smoke or full, with its own counts) never replaces its owner's figures.
  */
 async function external<T>(
   name: string,
@@ -127,9 +127,10 @@ async function external<T>(
     r = await run(name, [`bench/${name}.ts`, ...args], seconds, env, preload);
   }
   const out = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
-  if (smoke || !out) {
-    if (had) copyFileSync(saved, file);
-  }
+  // Their own result file keeps the figures their owners published (often from longer runs); this run's
+  // output lives in latest.json (`raw`).
+  if (had) copyFileSync(saved, file);
+  else if (out) rmSync(file);
   return { r, out };
 }
 
