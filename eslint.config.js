@@ -22,8 +22,26 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@kubernetes/*', 'ioredis', 'undici', 'express', '@opentelemetry/*', 'node:http', 'node:https', 'node:net', 'node:fs', 'node:fs/*', 'node:child_process'], message: 'core/ has no I/O: keep clients in operator/ or sidecar/.' },
-            { group: ['../operator/*', '../sidecar/*', '../cli/*', '../../operator/*', '../../sidecar/*'], message: 'dependencies point inward: core imports nothing outside core.' },
+            {
+              group: [
+                '@kubernetes/*',
+                'ioredis',
+                'undici',
+                'express',
+                '@opentelemetry/*',
+                'node:http',
+                'node:https',
+                'node:net',
+                'node:fs',
+                'node:fs/*',
+                'node:child_process',
+              ],
+              message: 'core/ has no I/O: keep clients in operator/ or sidecar/.',
+            },
+            {
+              group: ['../operator/*', '../sidecar/*', '../cli/*', '../../operator/*', '../../sidecar/*'],
+              message: 'dependencies point inward: core imports nothing outside core.',
+            },
           ],
         },
       ],
@@ -33,7 +51,17 @@ export default tseslint.config(
     // The sidecar never talks to Kubernetes.
     files: ['sidecar/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@kubernetes/*', '../operator/*'], message: 'the sidecar reads tables from Redis, never from the apiserver.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@kubernetes/*', '../operator/*'],
+              message: 'the sidecar reads tables from Redis, never from the apiserver.',
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },

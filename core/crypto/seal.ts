@@ -47,6 +47,8 @@ export function openCredential(sealed: SealedCredential, key: Buffer): string {
     decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
   } catch {
-    throw Object.assign(new Error('credential failed authentication (corrupt or wrong key)'), { code: 'ERR_SEAL_AUTH' });
+    throw Object.assign(new Error('credential failed authentication (corrupt or wrong key)'), {
+      code: 'ERR_SEAL_AUTH',
+    });
   }
 }
