@@ -313,7 +313,12 @@ describe('kubectl apply --dry-run=server', () => {
   ])('accepts every manifest rendered with %s', async (_name, args) => {
     const rendered = await helm(['template', ...KUBE_VERSION, `mr-${run}`, chartDir, '--namespace', namespace, ...args]);
     expect(rendered.code).toBe(0);
-    const applied = await kube.kubectl(['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
+    // Server-side apply: other test files create the CRD on the shared apiserver without kubectl's
+    // last-applied annotation, which client-side apply would warn about.
+    const applied = await kube.kubectl(
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=helm-render-test', '--dry-run=server', '-f', '-'],
+      rendered.stdout,
+    );
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
     const kinds = applied.stdout.split('\n').filter((l) => l.includes('(server dry run)')).map((l) => l.split('/')[0]);
