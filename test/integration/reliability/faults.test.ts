@@ -14,6 +14,7 @@ import { startRedis, waitFor, type RedisServer } from '../../helpers/control-pla
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf } from '../sidecar/support.js';
 
+const ROUNDS = 8;
 const LOAD = Number(process.env.FAULT_REQUESTS ?? 1000);
 
 let redis: RedisServer;
@@ -290,7 +291,7 @@ describe('upstream faults', () => {
         body: JSON.stringify({ model: alias, messages: [{ role: 'user', content: 'hi' }], stream }),
       }).then((x) => x.text().catch(() => ''));
     const perRound: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       a.reset();
       a.enqueue(
         { stream: { stallAfterChunks: 1 } },
@@ -305,7 +306,8 @@ describe('upstream faults', () => {
       perRound.push(established(a.port) + established(b.port));
     }
     // Idle keep-alive connections are kept for reuse; a leak would add connections every round.
-    expect(perRound[2]!).toBeLessThanOrEqual(perRound[0]!);
+    console.log(`rounds: ${perRound.join(',')}`);
+    expect(Math.max(...perRound.slice(ROUNDS / 2))).toBeLessThanOrEqual(Math.max(...perRound.slice(0, ROUNDS / 2)) + 2);
     await waitFor(() => timers() <= baseTimers + 2, {
       timeoutMs: 5000,
       message: () => `timers ${timers()} back to ${baseTimers}`,

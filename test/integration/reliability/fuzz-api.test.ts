@@ -18,7 +18,14 @@ const BODY_CASES = Number(process.env.FUZZ_CASES ?? 3000);
 const HEADER_CASES = Number(process.env.FUZZ_HEADER_CASES ?? 400);
 const BUDGET_MS = 25_000;
 const PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'];
-const ODD_PATHS = ['/v1/models', '/v1/chat/completions/../../admin', '/v1//chat/completions', '/', '/v1/files', '/v1/chat/completions?model=http://x'];
+const ODD_PATHS = [
+  '/v1/models',
+  '/v1/chat/completions/../../admin',
+  '/v1//chat/completions',
+  '/',
+  '/v1/files',
+  '/v1/chat/completions?model=http://x',
+];
 const CONTENT_TYPES = [
   'application/json',
   'text/plain',

@@ -9,6 +9,9 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Redis } from 'ioredis';
 import { compile } from '../../../core/api/compile.js';
 import { sealCredential } from '../../../core/crypto/seal.js';
@@ -18,6 +21,7 @@ import { RedisTableStore } from '../../../sidecar/redis-table-store.js';
 import type { Sidecar } from '../../../sidecar/sidecar.js';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { SidecarTelemetry } from '../../../telemetry/sidecar-telemetry.js';
 import { startSidecarProcess } from '../e2e/cli-process.js';
 import {
   DATA_KEY,
@@ -179,6 +183,42 @@ describe('listening and admin output', () => {
       }
     }
     expect(outputs.debug).toContain('"sealed": true');
+  });
+});
+
+describe('traces', () => {
+  test('spans of JSON and streamed calls hold no credential and no prompt (content tracing off by default)', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    trace.setGlobalTracerProvider(provider);
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const traced = await startTestSidecar(redis.url, {
+      observer: (registry) => new SidecarTelemetry({ registry, namespace: NS, tracing: true }),
+    });
+    try {
+      await waitFor(() => traced.store.ready(), { timeoutMs: 5000, message: 'traced sidecar ready' });
+      const openai = client(traced);
+      await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: PROMPT }] });
+      for await (const _ of await openai.chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: PROMPT }],
+        stream: true,
+      }))
+        void _;
+      await provider.forceFlush();
+      const spans = exporter.getFinishedSpans();
+      expect(spans.length).toBeGreaterThan(2);
+      expect(up.requests.at(-1)!.headers.authorization).toBe(`Bearer ${secretOf('up')}`);
+      const dump = JSON.stringify(
+        spans.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })),
+      );
+      for (const needle of [secretOf('up'), PROMPT, 'Bearer ']) expect(dump).not.toContain(needle);
+    } finally {
+      await traced.close();
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+    }
   });
 });
 

@@ -1,0 +1,194 @@
+/**
+ * The Redis key layout on a real Redis Cluster (three masters, one replica each, on loopback). The operator
+ * and sidecar mains take a single Redis URL (a standalone client), so this drives their store modules with an
+ * injected ioredis.Cluster: the operator's RedisStore writes (Lua, one slot), the sidecar's RedisTableStore
+ * follows (pub/sub hint + index check) and its UsageRecorder flushes; then the master holding the namespace's
+ * slot is killed and the replica that takes over still has every table.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { Cluster, Redis } from 'ioredis';
+import type { RoutingTable } from '../../../core/api/types.js';
+import { RedisStore } from '../../../operator/redis-store.js';
+import { keys } from '../../../sidecar/redis-keys.js';
+import { RedisTableStore } from '../../../sidecar/redis-table-store.js';
+import { UsageRecorder } from '../../../sidecar/usage-recorder.js';
+import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster.js';
+import { waitFor } from '../../helpers/wait.js';
+import { NS, backend, route, tableOf } from '../sidecar/support.js';
+
+let cluster: RedisCluster;
+const storeLogs: string[] = [];
+const clients: Cluster[] = [];
+
+function clusterClient(): Cluster {
+  const c = new Cluster(cluster.startupNodes, {
+    enableOfflineQueue: true,
+    clusterRetryStrategy: (n) => Math.min(100 * n, 1000),
+    redisOptions: { maxRetriesPerRequest: 3 },
+  });
+  c.on('error', () => undefined);
+  clients.push(c);
+  return c;
+}
+
+function tableNamed(name: string, model = `${name}-model`): RoutingTable {
+  return tableOf(
+    route(name, {
+      match: { models: [name] },
+      backends: [backend('up', 'http://127.0.0.1:9/v1', { model })],
+      strategy: { fixed: { backend: 'up' } },
+    }),
+  );
+}
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await cluster?.stop();
+});
+
+describe('Redis Cluster', () => {
+  let writer: Cluster;
+  let store: RedisTableStore;
+  const published: RoutingTable[] = [];
+
+  test("every key of a namespace shares one slot (the {ns} hash tag), whatever the route's name", async () => {
+    const names = [
+      keys.table(NS, 'main'),
+      keys.version(NS, 'main'),
+      keys.table(NS, 'other-route'),
+      keys.index(NS),
+      keys.events(NS),
+      keys.usage(NS),
+      keys.writer(NS, 'w1'),
+      keys.spend(NS, 'main', 'day', '2026-01-01T00:00:00.000Z'),
+    ];
+    const slots = new Set<string>();
+    for (const k of names) slots.add((await cluster.cli(cluster.nodes[0]!.port, 'cluster', 'keyslot', k)).trim());
+    expect(slots.size).toBe(1);
+    const other = (await cluster.cli(cluster.nodes[0]!.port, 'cluster', 'keyslot', keys.index('team-b'))).trim();
+    expect(slots.has(other)).toBe(false);
+  });
+
+  test("the operator's Lua writes and the sidecar's store (pub/sub + version check) work unchanged", async () => {
+    writer = clusterClient();
+    const ops = new RedisStore(writer as unknown as Redis);
+    store = new RedisTableStore({
+      redis: clusterClient() as unknown as Redis,
+      subscriber: clusterClient() as unknown as Redis,
+      namespace: NS,
+      checkIntervalMs: 60_000,
+      startTimeoutMs: 10_000,
+      hooks: { log: (m) => storeLogs.push(m) },
+    });
+    await store.start();
+    for (const name of ['main', 'second', 'third']) {
+      const t = tableNamed(name);
+      expect(await ops.publish(t)).toBe(true);
+      published.push(t);
+      // The event alone (PUBLISH from a Lua script, broadcast across the cluster) brings it in.
+      await waitFor(() => store.current().some((x) => x.tableVersion === t.tableVersion), {
+        timeoutMs: 5000,
+        message: `event for ${name}`,
+      }).catch(async (err: Error) => {
+        const subs = await Promise.all(
+          cluster.nodes.map(
+            async (n) =>
+              `${n.port}:${(await cluster.cli(n.port, 'pubsub', 'numsub', keys.events(NS))).replace(/\s+/g, ' ')}`,
+          ),
+        );
+        throw new Error(`${err.message}; subscriptions per node: ${subs.join(', ')}; log: ${storeLogs.join(' | ')}`);
+      });
+    }
+    expect(await ops.publish(published[0]!)).toBe(false); // same version: nothing written
+    expect(await ops.versionOf(NS, 'main')).toBe(published[0]!.tableVersion);
+    expect(await writer.hgetall(keys.index(NS))).toEqual(
+      Object.fromEntries(published.map((t) => [t.route.name, t.tableVersion])),
+    );
+    // The periodic check (index hash + MGET of tables in one slot) works too: remove behind its back.
+    expect(await ops.remove(NS, 'third')).toBe(true);
+    published.pop();
+    await store.check();
+    expect(
+      store
+        .current()
+        .map((t) => t.route.name)
+        .sort(),
+    ).toEqual(['main', 'second']);
+  }, 60_000);
+
+  test('usage batches (Lua over the usage hash and the writer key) apply exactly once', async () => {
+    const usage = new UsageRecorder(writer as unknown as Redis, NS, { flushMs: 60_000 });
+    const t = published[0]!;
+    for (let i = 0; i < 10; i++) usage.record({ table: t, backend: t.backends[0]!, input: 3, output: 5 });
+    expect(await usage.flush()).toBe(true);
+    await usage.close();
+    const h = await writer.hgetall(keys.usage(NS));
+    expect(Number(h['route:main|requests'])).toBe(10);
+    expect(Number(h['route:main|input_tokens'])).toBe(30);
+    expect(Number(h['route:main|output_tokens'])).toBe(50);
+  });
+
+  test('killing the master that holds the namespace loses no table; the replica serves and takes writes', async () => {
+    const slot = Number((await cluster.cli(cluster.nodes[0]!.port, 'cluster', 'keyslot', keys.index(NS))).trim());
+    const owner = (await cluster.cli(cluster.nodes[0]!.port, 'cluster', 'nodes'))
+      .split('\n')
+      .filter((l) => /\bmaster\b/.test(l))
+      .find((l) =>
+        l
+          .trim()
+          .split(' ')
+          .slice(8)
+          .some((range) => {
+            const [lo, hi = lo] = range.split('-').map(Number);
+            return slot >= lo! && slot <= hi!;
+          }),
+      )!;
+    const masterPort = Number(/127\.0\.0\.1:(\d+)@/.exec(owner)![1]);
+    // The operator does not WAIT for replicas; this test does, so that a failover cannot drop an acknowledged
+    // write by the nature of asynchronous replication (which is what the test is not about).
+    const master = new Redis(masterPort, '127.0.0.1');
+    master.on('error', () => undefined);
+    expect(await master.wait(1, 5000)).toBeGreaterThanOrEqual(1);
+    master.disconnect();
+
+    await cluster.nodes.find((n) => n.port === masterPort)!.kill();
+    await waitFor(
+      async () => {
+        const alive = cluster.nodes.find((n) => n.port !== masterPort)!;
+        const info = await cluster.cli(alive.port, 'cluster', 'info');
+        return info.includes('cluster_state:ok') && !(await cluster.masters()).includes(masterPort);
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: 'replica promoted' },
+    );
+    // Every table is still there, through the same cluster clients.
+    await waitFor(
+      async () => {
+        const index = await writer.hgetall(keys.index(NS));
+        return published.every((t) => index[t.route.name] === t.tableVersion);
+      },
+      { timeoutMs: 15_000, message: 'index after failover' },
+    );
+    for (const t of published) expect(JSON.parse((await writer.get(keys.table(NS, t.route.name)))!)).toEqual(t);
+    expect(
+      store
+        .current()
+        .map((t) => t.tableVersion)
+        .sort(),
+    ).toEqual(published.map((t) => t.tableVersion).sort());
+    // And the new master takes writes that reach the sidecar's store.
+    const next = tableNamed('main', 'main-model-2');
+    expect(await new RedisStore(writer as unknown as Redis).publish(next)).toBe(true);
+    await waitFor(
+      async () => {
+        await store.check();
+        return store.current().some((x) => x.tableVersion === next.tableVersion);
+      },
+      { timeoutMs: 15_000, message: 'write after failover' },
+    );
+    await store.close();
+  }, 90_000);
+});
