@@ -1,3 +1,5 @@
+import { traceFields } from '../telemetry/log-context.js';
+
 /** One JSON object per line on stderr: what a log pipeline in a cluster expects. Quiet below `level`. */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -17,7 +19,7 @@ export function jsonLogger(
     (l: Level) =>
     (msg: string, fields: Record<string, unknown> = {}): void => {
       if (ORDER[l] < ORDER[level]) return;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields })}\n`);
+      write(`${JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields, ...traceFields() })}\n`);
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import type { ModelRoute } from '../core/api/types.js';
+import { traceReconcile } from '../telemetry/operator-tracing.js';
 import type { BackoffPolicy } from './backoff.js';
 import { messageOf } from './errors.js';
 import { Informer, keyOf, type InformerOptions, type KubeObject, type ListWatchSource } from './informer.js';
@@ -85,7 +86,7 @@ export class Operator {
       },
     });
     this.queue = new WorkQueue({
-      handler: (key) => this.reconciler.reconcile(key),
+      handler: (key) => traceReconcile(key, () => this.reconciler.reconcile(key)),
       concurrency: opts.concurrency ?? 4,
       backoff: opts.backoff ?? { baseMs: 200, maxMs: 60_000 },
       onError: (key, err, failures) => {

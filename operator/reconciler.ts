@@ -10,6 +10,7 @@ import type { ModelRoute, RoutingTable, SealedCredential } from '../core/api/typ
 import { validateRoute } from '../core/api/validate.js';
 import { validateTable } from '../core/api/validate-table.js';
 import { sealCredential } from '../core/crypto/seal.js';
+import { noteReconcile, tableProvenance } from '../telemetry/operator-tracing.js';
 import { messageOf } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import type { Logger } from './log.js';
@@ -54,6 +55,7 @@ export class Reconciler {
     if (!route) {
       // Gone without our finalizer (e.g. it was force-removed): make sure no table is left behind anyway.
       if (await this.deps.store.remove(ns, name)) this.deps.metrics?.tablesDeleted.inc();
+      noteReconcile({ outcome: 'gone' });
       return;
     }
     if (route.metadata.deletionTimestamp) return this.finalize(route);
@@ -65,6 +67,11 @@ export class Reconciler {
       });
     }
     const outcome = await this.sync(route);
+    noteReconcile({
+      outcome: outcome.kind,
+      ...(route.metadata.generation !== undefined && { generation: route.metadata.generation }),
+      ...(outcome.kind === 'published' && { tableVersion: outcome.table.tableVersion, wrote: outcome.wrote }),
+    });
     const now = this.now();
     const generation = route.metadata.generation;
     const { changed, status } = await writeStatus(this.deps, route, (latest) =>
@@ -120,7 +127,8 @@ export class Reconciler {
       const problems = (err as { problems?: FieldProblem[] }).problems ?? [{ field: 'spec', message: messageOf(err) }];
       return { kind: 'invalid', problems };
     }
-    const wrote = await this.deps.store.publish(table);
+    // Provenance names this reconcile (and its span) in the table; it is not content, so the version is unchanged.
+    const wrote = await this.deps.store.publish({ ...table, provenance: tableProvenance(route.metadata.generation) });
     return { kind: 'published', table, wrote };
   }
 
@@ -133,6 +141,7 @@ export class Reconciler {
       ...route,
       metadata: { ...route.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER) },
     });
+    noteReconcile({ outcome: 'finalized' });
     this.deps.log.info('table removed, finalizer released', { route: `${namespace}/${name}` });
   }
 

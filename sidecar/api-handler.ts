@@ -35,14 +35,18 @@ export interface ApiHandlerOptions {
 export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const startedAt = performance.now();
-    handle(o, req, res, startedAt).catch((err: unknown) => {
-      const e =
-        err instanceof SidecarError
-          ? err
-          : new SidecarError(500, 'internal_error', `sidecar error: ${(err as Error).message}`);
-      o.onRefused?.(e.status, e.code);
-      sendError(res, e);
-    });
+    const run = () =>
+      handle(o, req, res, startedAt).catch((err: unknown) => {
+        const e =
+          err instanceof SidecarError
+            ? err
+            : new SidecarError(500, 'internal_error', `sidecar error: ${(err as Error).message}`);
+        o.onRefused?.(e.status, e.code);
+        o.observer?.failed(req, e.code);
+        sendError(res, e);
+      });
+    // The observer runs the request inside its SERVER span (tracing); it never throws into the request.
+    void (o.observer ? o.observer.request(req, res, run) : run());
   };
 }
 

@@ -2,7 +2,8 @@
  * Every error the sidecar answers itself, in OpenAI's shape `{"error": {"message", "type", "code"}}`, so the
  * official SDKs raise their usual typed errors. Callers branch on `code`, never on the message.
  */
-import type { ServerResponse } from 'node:http';
+import { maxHeaderSize, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export type ErrorType = 'invalid_request_error' | 'not_found_error' | 'rate_limit_error' | 'api_error' | 'server_error';
 
@@ -43,4 +44,26 @@ export function sendError(res: ServerResponse, err: SidecarError, extra: Record<
     ...extra,
   });
   res.end(body);
+}
+
+/**
+ * Answers what Node's HTTP parser refused before any handler ran (malformed request, headers too large, header
+ * timeout) in OpenAI's shape, then closes the connection. Node's default answer has no body at all.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'headers_too_large', `request headers exceed ${maxHeaderSize} bytes`]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time']
+        : [400, 'Bad Request', 'malformed_request', `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`];
+  const body = errorJSON('invalid_request_error', code, message);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -168,6 +168,7 @@ async function attempt(
         headers: {
           'content-type': 'application/json',
           accept: parsed.stream ? 'text/event-stream' : 'application/json',
+          ...obs?.headers,
           ...auth,
         },
         body,

@@ -19,11 +19,19 @@ export interface ParsedRequest {
 
 const bad = (code: string, message: string) => new SidecarError(400, code, message);
 
+/**
+ * Deepest nesting of arrays and objects a body may have. JSON.parse copes with any depth, but the body is
+ * serialised again for the upstream, recursively: past some thousands of levels that overflows the stack.
+ */
+export const MAX_NESTING = 256;
+
 export function parseRequest(
   endpoint: Endpoint,
   raw: Buffer,
   header: (name: string) => string | undefined,
 ): ParsedRequest {
+  if (nestsDeeper(raw, MAX_NESTING))
+    throw bad('invalid_body', `request body nests arrays or objects deeper than ${MAX_NESTING} levels`);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -95,6 +103,28 @@ function messagesOf(endpoint: Endpoint, b: Record<string, unknown>): RequestFact
       return [{ role: 'user', content: promptOf(input, 'input') }];
     }
   }
+}
+
+/** Brackets outside strings, in one pass; strings are skipped natively. Invalid JSON is left to JSON.parse. */
+function nestsDeeper(raw: Buffer, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === 0x22) {
+      // To the closing quote: the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        const j = raw.indexOf(0x22, i + 1);
+        if (j === -1) return false;
+        let k = j - 1;
+        while (raw[k] === 0x5c) k--;
+        i = j;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function promptOf(v: unknown, field: string): string {

@@ -86,7 +86,12 @@ export class RedisTableStore implements TableStore {
       );
       if (stale.length > 0) {
         const raws = await this.o.redis.mget(...stale.map(([route]) => keys.table(this.o.namespace, route)));
-        stale.forEach(([route], i) => (changed = this.consider(route, raws[i] ?? null) || changed));
+        stale.forEach(([route, v], i) => {
+          const raw = raws[i] ?? null;
+          // Listed in the index but gone (a lost key, half a restore): not a deletion, which removes both.
+          if (raw === null) this.refuse(route, v, `the index names version ${v} but the table key is missing`);
+          else changed = this.consider(route, raw) || changed;
+        });
       }
       for (const route of [...this.tables.keys()]) {
         if (!(route in index)) changed = this.remove(route) || changed;
@@ -105,7 +110,14 @@ export class RedisTableStore implements TableStore {
     if (typeof route !== 'string') return;
     void this.enqueue(async () => {
       const raw = await this.o.redis.get(keys.table(this.o.namespace, route));
-      if (raw === null ? this.remove(route) : this.consider(route, raw)) this.publish(true);
+      if (raw !== null) {
+        if (this.consider(route, raw)) this.publish(true);
+        return;
+      }
+      // Only a route gone from the index is deleted; a missing table key alone is refused.
+      const listed = await this.o.redis.hget(keys.index(this.o.namespace), route);
+      if (listed !== null) this.refuse(route, listed, `the index names version ${listed} but the table key is missing`);
+      else if (this.remove(route)) this.publish(true);
     });
   }
 
@@ -131,21 +143,23 @@ export class RedisTableStore implements TableStore {
         );
       }
     } catch (err) {
-      const version = versionHint(raw);
-      if (this.refused.get(route) !== version) {
-        this.refused.set(route, version);
-        const reason = (err as Error).message;
-        this.log(
-          `table ${this.o.namespace}/${route} refused, keeping ${this.tables.get(route)?.tableVersion ?? 'none'}: ${reason}`,
-        );
-        this.o.hooks?.rejected?.(route, reason);
-      }
+      this.refuse(route, versionHint(raw), (err as Error).message);
       return false;
     }
     if (this.tables.get(route)?.tableVersion === table.tableVersion) return false;
     this.refused.delete(route);
     this.accept(table);
     return true;
+  }
+
+  /** Keeps what is loaded for this route and reports the refused version once. */
+  private refuse(route: string, version: string, reason: string): void {
+    if (this.refused.get(route) === version) return;
+    this.refused.set(route, version);
+    this.log(
+      `table ${this.o.namespace}/${route} refused, keeping ${this.tables.get(route)?.tableVersion ?? 'none'}: ${reason}`,
+    );
+    this.o.hooks?.rejected?.(route, reason);
   }
 
   private accept(table: RoutingTable): void {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { DecideContext, Decision, TableBackend } from '../core/api/types.js';
 import { createAdminServer } from './admin-server.js';
+import { answerClientError } from './errors.js';
 import { createApiHandler } from './api-handler.js';
 import { BudgetSpend } from './budget-spend.js';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
@@ -169,6 +170,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const api = createServer({ keepAliveTimeout: 65_000 }, handler);
   // Nagle would hold small SSE chunks back; every chunk should leave at once.
   api.on('connection', (s) => s.setNoDelay(true));
+  api.on('clientError', answerClientError);
   const listen = o.listen ?? { host: '127.0.0.1', port: 15500 };
   const url = `http://${await listenOn(api, listen)}`;
   let admin: Server | undefined;

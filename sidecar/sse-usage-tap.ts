@@ -19,6 +19,8 @@ export class SseUsageTap extends Transform {
   usage: { input: number; output: number } | undefined;
   /** Set once any byte went to the client. */
   sentAny = false;
+  /** The upstream ended in the middle of an event (not the `[DONE]` line): the answer was cut. */
+  tornTail = false;
   private carry = '';
   private readonly decoder = new StringDecoder('utf8');
   private readonly texts: string[] = [];
@@ -68,6 +70,7 @@ export class SseUsageTap extends Transform {
 
   override _flush(cb: TransformCallback): void {
     const rest = this.carry + this.decoder.end();
+    if (rest.trim() !== '' && dataOf(rest)?.trim() !== '[DONE]') this.tornTail = true;
     if (rest !== '') {
       this.sentAny = true;
       this.push(rest);

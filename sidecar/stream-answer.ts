@@ -35,8 +35,15 @@ export async function stream(
   deps.onAnswered(d, b.name, r.statusCode);
   try {
     await relay(r.body, tap, res);
-    res.end();
-    obs?.end();
+    if (tap.tornTail) {
+      // The torn event is already out; close it and say the answer was cut, rather than end as if complete.
+      const message = `backend ${b.name} ended the stream in the middle of an event`;
+      res.end(`\n\ndata: ${errorJSON('api_error', 'upstream_stream_truncated', message)}\n\n`);
+      obs?.end({ kind: 'upstream_stream_error', error: new Error(message) });
+    } else {
+      res.end();
+      obs?.end();
+    }
   } catch (err) {
     r.body.destroy();
     tap.destroy();

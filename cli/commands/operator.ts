@@ -10,6 +10,7 @@ import { OperatorError } from '../../operator/errors.js';
 import { jsonLogger } from '../../operator/log.js';
 import { OperatorMetrics } from '../../operator/metrics.js';
 import { Operator } from '../../operator/operator.js';
+import { startTelemetry } from '../../telemetry/otel.js';
 import { InjectionConfigError } from '../../operator/webhook/injection-config.js';
 import { runWebhook, webhookSettingsFromEnv, type WebhookSettings } from '../../operator/webhook/index.js';
 
@@ -36,6 +37,8 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const log = jsonLogger(config.logLevel);
+  // Spans go where OTEL_EXPORTER_OTLP_* says (service.name modelroute-operator unless OTEL_SERVICE_NAME says otherwise).
+  const telemetry = startTelemetry({ serviceName: 'modelroute-operator', log: (m) => log.warn(m) });
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
@@ -100,5 +103,7 @@ export async function run(argv: string[]): Promise<number> {
   await operator.stop();
   await admin.close();
   redis.disconnect();
+  // An unreachable collector's export retries would keep the process alive for seconds: leave now.
+  if (!(await telemetry.shutdown())) process.exit(exitCode);
   return exitCode;
 }

@@ -5,6 +5,7 @@
 import { ConfigError, SIDECAR_FLAGS, parseSidecarConfig } from '../../sidecar/config.js';
 import { envCredentialResolver } from '../../sidecar/credentials.js';
 import { startSidecar } from '../../sidecar/sidecar.js';
+import { jsonLogLine } from '../../telemetry/log-context.js';
 import { startTelemetry } from '../../telemetry/otel.js';
 import { SidecarTelemetry } from '../../telemetry/sidecar-telemetry.js';
 
@@ -28,8 +29,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // With the ids of the active span, if any (telemetry/log-context.ts).
   const log = (message: string) =>
-    console.error(JSON.stringify({ time: new Date().toISOString(), component: 'sidecar', message }));
+    console.error(jsonLogLine({ time: new Date().toISOString(), component: 'sidecar', message }));
   // Traces go where OTEL_EXPORTER_OTLP_* says; without an exporter no span work happens on the hot path.
   const telemetry = startTelemetry({ serviceName: 'modelroute-sidecar', log });
   const sidecar = await startSidecar({
@@ -53,7 +55,9 @@ export async function run(argv: string[]): Promise<number> {
   });
   log(`${signal}: draining`);
   await sidecar.close(config.drainMs);
-  await telemetry.shutdown();
-  log('stopped');
+  const flushed = await telemetry.shutdown();
+  log(flushed ? 'stopped' : 'stopped; spans not flushed in time (collector unreachable) were dropped');
+  // An unreachable collector's export retries would keep the process alive for seconds: leave now.
+  if (!flushed) process.exit(0);
   return 0;
 }

@@ -71,40 +71,40 @@ interface Counts {
   nonAscii: number;
   punct: number;
   newlines: number;
-  cues: number[];
+  /** Weighted cue counts by class. A typed array: a plain array would change elements kind (int to double) per call. */
+  cues: Float64Array;
   grams: number;
 }
 
-// Character classes of ASCII, looked up once per char instead of a chain of comparisons.
+// Character classes. Word classes come first (UPPER..WIDE start a word, APOSTROPHE only continues one) so
+// the hot loop tests "is this a word char" with one comparison.
 const OTHER = 0;
 const UPPER = 1;
 const LOWER = 2;
 const DIGIT = 3;
-const SPACE = 4;
-const NEWLINE = 5;
-const MATH = 6;
-const CODE = 7;
-const LATEX = 8;
-const BACKTICK = 9;
-const APOSTROPHE = 10;
-const WIDE = 11;
-const ASCII_CLASS = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 65; c <= 90; c++) t[c] = UPPER;
-  for (let c = 97; c <= 122; c++) t[c] = LOWER;
-  for (let c = 48; c <= 57; c++) t[c] = DIGIT;
-  for (const c of ' \t\r') t[c.charCodeAt(0)] = SPACE;
-  t[10] = NEWLINE;
-  for (const c of '+-*/=^<>%') t[c.charCodeAt(0)] = MATH;
-  for (const c of '{}[];|&_#') t[c.charCodeAt(0)] = CODE;
-  for (const c of '$\\') t[c.charCodeAt(0)] = LATEX;
-  t[96] = BACKTICK;
-  t[39] = APOSTROPHE;
-  return t;
-})();
+const WIDE = 4;
+const APOSTROPHE = 5;
+const SPACE = 6;
+const NEWLINE = 7;
+const MATH = 8;
+const CODE = 9;
+const LATEX = 10;
+const BACKTICK = 11;
 
 function charClass(c: number): number {
-  if (c < 128) return ASCII_CLASS[c] ?? OTHER;
+  if (c < 128) {
+    if (c >= 65 && c <= 90) return UPPER;
+    if (c >= 97 && c <= 122) return LOWER;
+    if (c >= 48 && c <= 57) return DIGIT;
+    if (c === 32 || c === 9 || c === 13) return SPACE;
+    if (c === 10) return NEWLINE;
+    if ('+-*/=^<>%'.includes(String.fromCharCode(c))) return MATH;
+    if ('{}[];|&_#'.includes(String.fromCharCode(c))) return CODE;
+    if (c === 36 || c === 92) return LATEX; // dollar sign, backslash
+    if (c === 96) return BACKTICK;
+    if (c === 39) return APOSTROPHE;
+    return OTHER;
+  }
   // × ÷ ± π and the Mathematical Operators block.
   if (c === 215 || c === 247 || c === 177 || c === 960 || (c >= 0x2200 && c <= 0x22ff)) return MATH;
   if (c >= 0xc0 && !(c >= 0x2000 && c <= 0x2bff)) return WIDE;
@@ -112,15 +112,47 @@ function charClass(c: number): number {
 }
 
 /**
+ * charClass of every UTF-16 code unit, computed once (64 KB): the scanner does one load per char instead of
+ * a chain of range tests, which was a large share of its per-char cost.
+ */
+const CHAR_CLASS = (() => {
+  const t = new Uint8Array(0x10000);
+  for (let c = 0; c < t.length; c++) t[c] = charClass(c);
+  return t;
+})();
+
+/**
+ * The text being scanned as UTF-16 code units. `charCodeAt` in optimised code re-dispatches on the string's
+ * representation (sequential, sliced, flattened cons: the query is a head + tail concatenation and the
+ * context a slice) on every char, and which representations the JIT saw first changed the scan's speed by
+ * up to 2x (the 2,000-token bench case ran slower than the 32,000-token one). One native copy
+ * (`Buffer#write` as UTF-16LE, code units as they are, lone surrogates included) then plain typed-array loads
+ * cost the same whatever the string is. Grown on demand: the trainer's tokenCounts scans whole prompts.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let unitBytes = Buffer.alloc(2 * 4096);
+let units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, unitBytes.length >> 1);
+
+function loadUnits(text: string): Uint16Array {
+  if (text.length > units.length) {
+    unitBytes = Buffer.alloc(2 * text.length);
+    units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, text.length);
+  }
+  if (LITTLE_ENDIAN) unitBytes.write(text, 0, 'utf16le');
+  else for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
+  return units;
+}
+
+/**
  * Accumulates one text's counts and grams, each weighted (1 for the query, CONTEXT_WEIGHT for context).
- * Hot path: counters are locals (flushed once at the end) and the loop runs one step past the text so the
- * last word ends in the same code as every other.
+ *
+ * Hot path (most of score()'s time): counters are locals (flushed once at the end), char classes come from
+ * CHAR_CLASS, and each word is consumed by its own inner loop, so the per-char work inside a word is one
+ * load, one well-predicted branch and one FNV step; word-level work (counts, cues, grams) runs once per word.
+ * Words are runs of letters, digits and non-ASCII letters, with apostrophes inside them; digit runs hash as
+ * one '0' and ASCII letters hash lower-cased (see wordHash in hash.ts, which must agree).
  */
 function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
-  let h = FNV_OFFSET;
-  let wordStart = -1;
-  let prevDigit = false;
-  let hasLetter = false;
   let prevWord = 0;
   let prevWordStart = -1;
   let lineStart = true;
@@ -137,35 +169,44 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let newlines = 0;
   let g = n.grams;
   const len = text.length;
-  for (let i = 0; i <= len; i++) {
-    let c = i < len ? text.charCodeAt(i) : 32;
-    const k = charClass(c);
-    if (k === UPPER || k === LOWER || k === DIGIT || k === WIDE || (k === APOSTROPHE && wordStart >= 0)) {
-      if (wordStart < 0) {
-        wordStart = i;
-        h = FNV_OFFSET;
-        hasLetter = false;
-        prevDigit = false;
-      }
-      if (k === DIGIT) {
-        digits++;
-        if (!prevDigit) h = fnvStep(h, 48);
-        prevDigit = true;
-      } else {
-        if (k === UPPER) c += 32;
-        else if (k === WIDE) nonAscii++;
-        hasLetter = true;
-        prevDigit = false;
-        h = fnvStep(h, c);
-      }
+  const units = loadUnits(text);
+  let i = 0;
+  while (i < len) {
+    let c = units[i] ?? 0;
+    let k = CHAR_CLASS[c] ?? OTHER;
+    if (k !== OTHER && k <= WIDE) {
+      const wordStart = i;
       if (lineStart) {
         lineStart = false;
-        const next = text.charCodeAt(i + 1);
+        // "1." or "1)" opening a line is a numbered list item.
+        const next = i + 1 < len ? units[i + 1] : -1;
         if (k === DIGIT && (next === 46 || next === 41)) listItems++;
       }
-      continue;
-    }
-    if (wordStart >= 0) {
+      let h = FNV_OFFSET;
+      let hasLetter = false;
+      for (;;) {
+        if (k === LOWER) {
+          hasLetter = true;
+          h = fnvStep(h, c);
+        } else if (k === DIGIT) {
+          // A run of digits hashes as a single '0'.
+          h = fnvStep(h, 48);
+          let j = i + 1;
+          while (j < len && CHAR_CLASS[units[j] ?? 0] === DIGIT) j++;
+          digits += j - i;
+          i = j - 1;
+        } else {
+          if (k === UPPER) c += 32;
+          else if (k === WIDE) nonAscii++;
+          hasLetter = true;
+          h = fnvStep(h, c);
+        }
+        if (++i >= len) break;
+        c = units[i] ?? 0;
+        k = CHAR_CLASS[c] ?? OTHER;
+        if (k === OTHER || k > APOSTROPHE) break;
+      }
+      // The word is text[wordStart, i).
       if (hasLetter) words++;
       else numbers++;
       const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
@@ -179,9 +220,10 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
       if (prevWordStart >= 0 && g < MAX_GRAMS) push(g++, pair, prevWordStart, i, weight, inQuery);
       prevWord = h;
       prevWordStart = wordStart;
-      wordStart = -1;
+      if (i >= len) break;
+      // text[i] ends the word and is handled below like any other non-word char.
     }
-    if (i === len) break;
+    i++;
     if (k === NEWLINE) {
       newlines++;
       lineStart = true;
@@ -193,7 +235,7 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     if (lineStart) {
       lineStart = false;
       // A bullet is structure, not a minus sign or a product.
-      if ((c === 45 || c === 42 || c === 0x2022) && text.charCodeAt(i + 1) === 32) {
+      if ((c === 45 || c === 42 || c === 0x2022) && i < len && units[i] === 32) {
         listItems++;
         continue;
       }
@@ -232,7 +274,7 @@ function emptyCounts(): Counts {
     nonAscii: 0,
     punct: 0,
     newlines: 0,
-    cues: new Array<number>(CUE_CLASSES.length).fill(0),
+    cues: new Float64Array(CUE_CLASSES.length),
     grams: 0,
   };
 }

@@ -70,6 +70,21 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
   const topAt = new Int32Array(topK);
   const topMag = new Float64Array(topK);
 
+  // Insertion into the top-k arrays. Defined once per classifier, not per call: a closure created in
+  // evaluate() is an allocation per score (and under tsx's keepNames, an Object.defineProperty as well).
+  let kept = 0;
+  function consider(at: number, mag: number): void {
+    if (kept === topK && mag <= (topMag[topK - 1] ?? 0)) return;
+    let j = kept < topK ? kept++ : topK - 1;
+    while (j > 0 && (topMag[j - 1] ?? 0) < mag) {
+      topMag[j] = topMag[j - 1] ?? 0;
+      topAt[j] = topAt[j - 1] ?? 0;
+      j--;
+    }
+    topMag[j] = mag;
+    topAt[j] = at;
+  }
+
   function evaluate(f: Features): { score: number; logit: number; top: Contribution[] } {
     let logit = bias;
     for (let i = 0; i < dw.length; i++) {
@@ -96,18 +111,7 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
     }
 
     // Top-k by magnitude over dense features (index i) and gram buckets (index dense + j).
-    let kept = 0;
-    const consider = (at: number, mag: number): void => {
-      if (kept === topK && mag <= (topMag[topK - 1] ?? 0)) return;
-      let j = kept < topK ? kept++ : topK - 1;
-      while (j > 0 && (topMag[j - 1] ?? 0) < mag) {
-        topMag[j] = topMag[j - 1] ?? 0;
-        topAt[j] = topAt[j - 1] ?? 0;
-        j--;
-      }
-      topMag[j] = mag;
-      topAt[j] = at;
-    };
+    kept = 0;
     for (let i = 0; i < dw.length; i++) consider(i, Math.abs(denseC[i] ?? 0));
     for (let j = 0; j < nTouched; j++) consider(dw.length + j, Math.abs(bucketSum[touched[j] ?? 0] ?? 0));
     const top: Contribution[] = [];

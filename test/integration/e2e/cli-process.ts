@@ -23,7 +23,10 @@ export interface CliProcess<T> {
 export interface CliOptions<T> {
   role: 'operator' | 'sidecar';
   args: string[];
-  /** Added to a copy of this process's environment, from which every OTEL_* variable was removed first. */
+  /**
+   * Added to a copy of this process's environment, from which every OTEL_* variable was removed first. Without any
+   * OTEL_* variable here, tracing is off (OTEL_TRACES_EXPORTER=none) rather than exporting to localhost:4318.
+   */
   env: Record<string, string>;
   /** Finds the start line and extracts what the test needs from it (e.g. the admin URL). */
   ready: (line: string) => T | undefined;
@@ -33,6 +36,7 @@ export interface CliOptions<T> {
 export async function startCli<T>(o: CliOptions<T>): Promise<CliProcess<T>> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_')) env[k] = v;
+  if (!Object.keys(o.env).some((k) => k.startsWith('OTEL_'))) env.OTEL_TRACES_EXPORTER = 'none';
   Object.assign(env, o.env);
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', o.role, ...o.args], {
     cwd: ROOT,
