@@ -85,6 +85,17 @@ describe('Redis Cluster', () => {
       hooks: { log: (m) => storeLogs.push(m) },
     });
     await store.start();
+    // start() subscribes without waiting (events are a hint; the periodic check is the truth): wait for the
+    // subscription to exist somewhere in the cluster before relying on events alone.
+    await waitFor(
+      async () => {
+        let n = 0;
+        for (const node of cluster.nodes)
+          n += Number((await cluster.cli(node.port, 'pubsub', 'numsub', keys.events(NS))).trim().split(/\s+/)[1]);
+        return n >= 1;
+      },
+      { timeoutMs: 10_000, message: 'the store subscribed' },
+    );
     for (const name of ['main', 'second', 'third']) {
       const t = tableNamed(name);
       expect(await ops.publish(t)).toBe(true);
