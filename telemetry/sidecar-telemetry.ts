@@ -182,7 +182,9 @@ export class SidecarTelemetry {
         [MR.attempts]: d.attempts.map((b) => b.name),
       };
       if (d.score !== undefined) attributes[MR.score] = d.score;
-      if (d.top) attributes[MR.topFeatures] = d.top.map((f) => `${f.feature}=${f.weight.toFixed(3)}`);
+      // Word n-gram features quote the prompt ("..."): they are content, recorded only with traceContent.
+      const top = d.top?.filter((f) => this.traceContent || !f.feature.startsWith('"'));
+      if (top?.length) attributes[MR.topFeatures] = top.map((f) => `${f.feature}=${f.weight.toFixed(3)}`);
       if (d.budget) attributes[MR.budget] = d.budget;
       if (t.provenance?.generation !== undefined) attributes[MR.tableGeneration] = t.provenance.generation;
       const links = reconcileLink(t);

@@ -76,7 +76,16 @@ const facts: RequestFacts = {
 };
 const info: RequestInfo = { endpoint: 'chat', stream: false, messages };
 const decision = (): Decision =>
-  decide(table, facts, { score: () => ({ score: 0.2, top: [{ feature: 'tokens', weight: -0.5 }] }), random: () => 0 });
+  decide(table, facts, {
+    score: () => ({
+      score: 0.2,
+      top: [
+        { feature: 'tokens', weight: -0.5 },
+        { feature: '"secret plan"', weight: 0.25 },
+      ],
+    }),
+    random: () => 0,
+  });
 
 /** A real server whose handler does what the sidecar's does, through the telemetry helpers. */
 async function serve(
@@ -214,6 +223,8 @@ describe('SidecarTelemetry with a tracer', () => {
     const [client] = byName(exporter.getFinishedSpans(), 'chat fast-1');
     expect(String(client?.attributes['gen_ai.input.messages'])).toContain('a secret prompt');
     expect(String(client?.attributes['gen_ai.output.messages'])).toContain('an answer');
+    const [decisionSpan] = byName(exporter.getFinishedSpans(), 'decision');
+    expect(decisionSpan?.attributes['modelroute.top_features']).toEqual(['tokens=-0.500', '"secret plan"=0.250']);
   });
 });
 
