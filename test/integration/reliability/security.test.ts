@@ -3,7 +3,7 @@
  * or prompt on the admin port or in the logs, one namespace's key cannot open another's credentials, and Redis
  * with AUTH and TLS (a real TLS listener with a generated CA) carries tables and usage.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,6 +271,7 @@ describe('Redis with AUTH and TLS', () => {
   });
   afterAll(async () => {
     await secure?.stop();
+    rmSync(caFile, { force: true });
   });
 
   const tlsClient = () => {
