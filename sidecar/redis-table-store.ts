@@ -22,6 +22,12 @@ export interface RedisTableStoreOptions {
   checkIntervalMs?: number;
   /** How long start() waits for Redis before falling back to the state file (default 2000 ms). */
   startTimeoutMs?: number;
+  /**
+   * How long a route may be missing from the index, without a delete event, before it stops being served
+   * (default 30000 ms). Redis restarted empty or flushed looks exactly like that until the operator has
+   * republished (seconds); a real deletion also publishes an event, which removes the route at once.
+   */
+  missingGraceMs?: number;
   hooks?: TableStoreHooks;
 }
 
@@ -30,6 +36,8 @@ export class RedisTableStore implements TableStore {
   private snapshot: ReadonlyArray<RoutingTable> = Object.freeze([]);
   /** route -> version refused, so a corrupt table is reported once, not on every check. */
   private readonly refused = new Map<string, string>();
+  /** route -> when a check first found it missing from the index. */
+  private readonly missingSince = new Map<string, number>();
   private loaded = false;
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -93,20 +101,29 @@ export class RedisTableStore implements TableStore {
           else changed = this.consider(route, raw) || changed;
         });
       }
+      const now = Date.now();
+      const grace = this.o.missingGraceMs ?? 30_000;
       for (const route of [...this.tables.keys()]) {
-        if (!(route in index)) changed = this.remove(route) || changed;
+        if (route in index) {
+          this.missingSince.delete(route);
+          continue;
+        }
+        const since = this.missingSince.get(route) ?? now;
+        this.missingSince.set(route, since);
+        if (now - since >= grace) changed = this.remove(route) || changed;
       }
       if (changed) this.publish(true);
     });
   }
 
   private onEvent(message: string): void {
-    let route: unknown;
+    let event: { route?: unknown; tableVersion?: unknown };
     try {
-      route = (JSON.parse(message) as { route?: unknown }).route;
+      event = JSON.parse(message) as typeof event;
     } catch {
       return;
     }
+    const route = event.route;
     if (typeof route !== 'string') return;
     void this.enqueue(async () => {
       const raw = await this.o.redis.get(keys.table(this.o.namespace, route));
@@ -114,10 +131,11 @@ export class RedisTableStore implements TableStore {
         if (this.consider(route, raw)) this.publish(true);
         return;
       }
-      // Only a route gone from the index is deleted; a missing table key alone is refused.
+      // Only a delete event for a route gone from the index removes it at once; a missing table key alone
+      // is refused, and a route that vanished without a delete event (a flush) is left to the grace period.
       const listed = await this.o.redis.hget(keys.index(this.o.namespace), route);
       if (listed !== null) this.refuse(route, listed, `the index names version ${listed} but the table key is missing`);
-      else if (this.remove(route)) this.publish(true);
+      else if (event.tableVersion === null && this.remove(route)) this.publish(true);
     });
   }
 
@@ -170,6 +188,7 @@ export class RedisTableStore implements TableStore {
 
   private remove(route: string): boolean {
     this.refused.delete(route);
+    this.missingSince.delete(route);
     return this.tables.delete(route);
   }
 

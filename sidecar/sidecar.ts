@@ -45,6 +45,8 @@ export interface SidecarOptions {
   breaker?: BreakerOptions;
   /** Index check period (ms). */
   checkIntervalMs?: number;
+  /** How long a route missing from the index (no delete event) keeps being served (ms, default 30000). */
+  missingGraceMs?: number;
   /** Usage flush period (ms). */
   flushMs?: number;
   score?: DecideContext['score'];
@@ -105,6 +107,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       namespace: o.namespace,
       ...(o.stateFile && { stateFile: o.stateFile }),
       ...(o.checkIntervalMs && { checkIntervalMs: o.checkIntervalMs }),
+      ...(o.missingGraceMs !== undefined && { missingGraceMs: o.missingGraceMs }),
       hooks,
     });
   }

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import type { Sidecar } from '../../../sidecar/sidecar.js';
+import type { RedisTableStore } from '../../../sidecar/redis-table-store.js';
 import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf, unpublish } from './support.js';
 
 let redis: RedisServer;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   r = redisClient(redis.url);
   [a, b] = await Promise.all([startFakeUpstream({ name: 'a' }), startFakeUpstream({ name: 'b' })]);
   // A slow index check, so the 200 ms test measures pub/sub and not the timer.
-  sidecar = await startTestSidecar(redis.url, { checkIntervalMs: 1000 });
+  sidecar = await startTestSidecar(redis.url, { checkIntervalMs: 1000, missingGraceMs: 3000 });
   openai = client(sidecar);
 });
 
@@ -119,6 +120,26 @@ describe('following tables', () => {
     expect(body).toContain('"name": "main"');
     expect(body).toContain('"sealed": true');
     expect(body).not.toMatch(/"(iv|tag|data)"/);
+  });
+
+  test('Redis flushed (no delete event): the route keeps serving through the grace period, then goes', async () => {
+    const store = sidecar.store as RedisTableStore;
+    const saved = store.current()[0]!;
+    await r.flushall();
+    // Index checks see the route missing; a flush is not a deletion, so it is still served.
+    await store.check();
+    await store.check();
+    const { response } = await ask();
+    expect(response.headers.get('x-modelroute-table-version')).toBe(saved.tableVersion);
+    // The operator republishes within seconds: the route was never dropped.
+    await publish(r, saved);
+    await store.check();
+    expect(store.current().map((t) => t.tableVersion)).toEqual([saved.tableVersion]);
+    // Missing for longer than the grace period with no event: removed after all.
+    await r.flushall();
+    await waitFor(() => store.current().length === 0, { timeoutMs: 8000, message: 'route removed after grace' });
+    await publish(r, saved);
+    await waitFor(() => store.current().length === 1, { timeoutMs: 3000, message: 'route back' });
   });
 
   test('a deleted route is no longer served', async () => {
