@@ -115,7 +115,7 @@ function measure(all: Case[], iterations: number): Record<Op, { p50: number; p99
   return out;
 }
 
-await runSection('decision', '2. Decision cost (decide() and classifier) and event-loop delay', async (sctx) => {
+await runSection('decision', '2. Decision cost (decide() and classifier)', async (sctx) => {
   const { source, make } = conversationSource();
   const scale = sctx.smoke ? 0.02 : 1;
   const sizes = [

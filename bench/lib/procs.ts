@@ -21,11 +21,15 @@ export function spawnNode(
   env: NodeJS.ProcessEnv = {},
   opts: { tsx?: boolean; nodeFlags?: string[] } = {},
 ): ChildProcess {
-  const p = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...(opts.tsx === false ? [] : ['--import', 'tsx']), ...args], {
-    cwd: new URL('../../', import.meta.url).pathname,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const p = spawn(
+    process.execPath,
+    [...(opts.nodeFlags ?? []), ...(opts.tsx === false ? [] : ['--import', 'tsx']), ...args],
+    {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   children.add(p);
   p.on('exit', () => children.delete(p));
   p.stderr?.on('data', (d: Buffer) => {
