@@ -47,9 +47,22 @@ export function setTracingEnabled(on: boolean): void {
   tracingOn = on;
 }
 
-export function startTelemetry(opts: TelemetryOptions): Telemetry {
+/**
+ * Tracing is on only when the environment says where spans go (an OTLP endpoint) or which exporter to use.
+ * The SDK's own default, localhost:4318, is rarely there next to an app: exporting to it would cost CPU and
+ * memory on every request for spans nobody receives (measured by the benchmark suite), so we do not guess.
+ */
+export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_TRACES_EXPORTER);
+}
+
+export function startTelemetry(opts: TelemetryOptions, env: NodeJS.ProcessEnv = process.env): Telemetry {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   setGlobalErrorHandler(rateLimitedErrorHandler(log, opts.errorLogIntervalMs ?? 5 * 60_000));
+  if (!tracingConfigured(env)) {
+    tracingOn = false;
+    return { tracing: false, shutdown: () => Promise.resolve(true) };
+  }
   let sdk: NodeSDK | undefined;
   try {
     sdk = new NodeSDK({

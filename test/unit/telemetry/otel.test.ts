@@ -17,7 +17,8 @@ afterEach(() => {
 describe('startTelemetry', () => {
   // Cases that install no tracer come first: a global tracer provider can be registered once per test file.
   it.each([
-    ['OTEL_SDK_DISABLED=true', { OTEL_SDK_DISABLED: 'true' }],
+    ['no OTLP endpoint or exporter configured', {}],
+    ['OTEL_SDK_DISABLED=true', { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }],
     ['OTEL_TRACES_EXPORTER=none', { OTEL_TRACES_EXPORTER: 'none' }],
   ])('%s: no tracing, and nothing to flush', async (_name, env) => {
     Object.assign(process.env, env);
