@@ -119,9 +119,14 @@ describe('Redis Cluster', () => {
     expect(await writer.hgetall(keys.index(NS))).toEqual(
       Object.fromEntries(published.map((t) => [t.route.name, t.tableVersion])),
     );
-    // The periodic check (index hash + MGET of tables in one slot) works too: remove behind its back.
+    // A delete: the Lua script removes the keys and publishes a null version across the cluster, which drops
+    // the route; the periodic check (index hash + MGET of tables in one slot) then agrees.
     expect(await ops.remove(NS, 'third')).toBe(true);
     published.pop();
+    await waitFor(() => !store.current().some((t) => t.route.name === 'third'), {
+      timeoutMs: 5000,
+      message: 'delete event for third',
+    });
     await store.check();
     expect(
       store
