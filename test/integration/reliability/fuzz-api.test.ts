@@ -11,7 +11,7 @@ import { startRedis, waitFor, type RedisServer } from '../../helpers/control-pla
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { FIELDS, Prng, corrupt, deepNesting, fuzzSeed, randomJson, randomString } from '../../helpers/fuzz.js';
 import type { Sidecar } from '../../../sidecar/sidecar.js';
-import { backend, client, publish, redisClient, route, startTestSidecar, tableOf } from '../sidecar/support.js';
+import { client, publish, redisClient, startTestSidecar, tableOf, fixedRoute } from '../sidecar/support.js';
 
 const LIMIT = 256 * 1024;
 const BODY_CASES = Number(process.env.FUZZ_CASES ?? 3000);
@@ -45,16 +45,7 @@ beforeAll(async () => {
   redis = await startRedis();
   r = redisClient(redis.url);
   up = await startFakeUpstream({ name: 'up' });
-  await publish(
-    r,
-    tableOf(
-      route('main', {
-        match: { models: ['m'] },
-        backends: [backend('up', up.baseURL)],
-        strategy: { fixed: { backend: 'up' } },
-      }),
-    ),
-  );
+  await publish(r, tableOf(fixedRoute(up.baseURL)));
   sidecar = await startTestSidecar(redis.url, { bodyLimit: LIMIT });
   await waitFor(() => sidecar.store.ready(), { timeoutMs: 5000, message: 'sidecar ready' });
   agent = new Agent({ connections: 8 });

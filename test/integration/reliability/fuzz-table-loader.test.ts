@@ -13,7 +13,7 @@ import type { Sidecar } from '../../../sidecar/sidecar.js';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { Prng, corrupt, deepNesting, fuzzSeed, randomJson } from '../../helpers/fuzz.js';
-import { NS, backend, publish, redisClient, route, startTestSidecar, tableOf } from '../sidecar/support.js';
+import { NS, backend, publish, redisClient, route, startTestSidecar, tableOf, fixedRoute } from '../sidecar/support.js';
 
 const CASES = Number(process.env.FUZZ_TABLE_CASES ?? 1500);
 const BUDGET_MS = 30_000;
@@ -32,13 +32,7 @@ beforeAll(async () => {
   redis = await startRedis();
   r = redisClient(redis.url);
   up = await startFakeUpstream({ name: 'up' });
-  good = tableOf(
-    route('main', {
-      match: { models: ['m'] },
-      backends: [backend('up', up.baseURL)],
-      strategy: { fixed: { backend: 'up' } },
-    }),
-  );
+  good = tableOf(fixedRoute(up.baseURL));
   await publish(r, good);
   // A long check period: the test drives every check itself, so each case is looked at exactly once.
   sidecar = await startTestSidecar(redis.url, { checkIntervalMs: 60_000 });

@@ -34,6 +34,7 @@ import {
   secretOf,
   startTestSidecar,
   tableOf,
+  fixedRoute,
 } from '../sidecar/support.js';
 
 const PROMPT = `prompt-text-${randomBytes(6).toString('hex')}`;
@@ -50,16 +51,7 @@ beforeAll(async () => {
   r = redisClient(redis.url);
   up = await startFakeUpstream({ name: 'up' });
   evil = await startFakeUpstream({ name: 'evil' });
-  await publish(
-    r,
-    tableOf(
-      route('main', {
-        match: { models: ['m'] },
-        backends: [backend('up', up.baseURL)],
-        strategy: { fixed: { backend: 'up' } },
-      }),
-    ),
-  );
+  await publish(r, tableOf(fixedRoute(up.baseURL)));
   sidecar = await startTestSidecar(redis.url, { log: (m) => logs.push(m) });
   await waitFor(() => sidecar.store.ready(), { timeoutMs: 5000, message: 'sidecar ready' });
 });
@@ -336,13 +328,7 @@ describe('Redis with AUTH and TLS', () => {
       },
     });
     try {
-      const t = tableOf(
-        route('main', {
-          match: { models: ['m'] },
-          backends: [backend('up', up.baseURL)],
-          strategy: { fixed: { backend: 'up' } },
-        }),
-      );
+      const t = tableOf(fixedRoute(up.baseURL));
       await publish(writer, t);
       const res = await waitFor(
         async () => {

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import type { Sidecar } from '../../../sidecar/sidecar.js';
-import { backend, client, publish, redisClient, route, startTestSidecar, tableOf } from './support.js';
+import { client, publish, redisClient, startTestSidecar, tableOf, fixedRoute } from './support.js';
 
 const LIMIT = 64 * 1024;
 let redis: RedisServer;
@@ -22,16 +22,7 @@ beforeAll(async () => {
   redis = await startRedis();
   r = redisClient(redis.url);
   up = await startFakeUpstream({ name: 'up' });
-  await publish(
-    r,
-    tableOf(
-      route('main', {
-        match: { models: ['m'] },
-        backends: [backend('up', up.baseURL)],
-        strategy: { fixed: { backend: 'up' } },
-      }),
-    ),
-  );
+  await publish(r, tableOf(fixedRoute(up.baseURL)));
   sidecar = await startTestSidecar(redis.url, { bodyLimit: LIMIT });
   openai = client(sidecar);
   await waitFor(() => sidecar.store.ready(), { timeoutMs: 5000, message: 'sidecar ready' });

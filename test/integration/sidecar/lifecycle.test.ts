@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { SidecarTelemetry } from '../../../telemetry/sidecar-telemetry.js';
-import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf } from './support.js';
+import { NS, client, publish, redisClient, startTestSidecar, tableOf, fixedRoute } from './support.js';
 
 let redis: RedisServer;
 let r: Redis;
@@ -17,16 +17,7 @@ beforeAll(async () => {
   redis = await startRedis();
   r = redisClient(redis.url);
   up = await startFakeUpstream({ name: 'up' });
-  await publish(
-    r,
-    tableOf(
-      route('main', {
-        match: { models: ['m'] },
-        backends: [backend('up', up.baseURL)],
-        strategy: { fixed: { backend: 'up' } },
-      }),
-    ),
-  );
+  await publish(r, tableOf(fixedRoute(up.baseURL)));
 });
 
 afterAll(async () => {

@@ -27,6 +27,15 @@ export function route(name: string, spec: ModelRouteSpec, namespace = NS): Model
 }
 
 /** Compiles with every credentialsSecretRef sealed under DATA_KEY. */
+/** Route `main`: model `m` always goes to the one backend `up` (the setup most of these tests share). */
+export function fixedRoute(upstreamURL: string): ModelRoute {
+  return route('main', {
+    match: { models: ['m'] },
+    backends: [backend('up', upstreamURL)],
+    strategy: { fixed: { backend: 'up' } },
+  });
+}
+
 export function tableOf(r: ModelRoute): RoutingTable {
   return compile(r, { seal: (ref) => sealCredential(secretOf(ref.name, ref.key), DATA_KEY) });
 }
