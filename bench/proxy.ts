@@ -5,7 +5,7 @@
  *
  *  1. Fixed rate, open loop, interleaved: at each tick one request goes to each path in rotating order, at
  *     100, 500 and 1000 requests/s per path; non-streaming (time to full body) and streaming (time to first
- *     byte). Overhead = a path's percentile minus the direct percentile.
+ *     and to last byte). Overhead = a path's percentile minus the direct percentile.
  *  2. Peak throughput of the sidecar and of the minimal proxy (closed loop, autocannon, 32 connections); each
  *     server is one Node process, so on one core.
  *
@@ -18,6 +18,7 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { compile } from '../core/api/compile.js';
+import { SIDECAR_NODE_OPTIONS } from '../operator/webhook/mutate-pod.js';
 import { freePort, startRedis, waitFor } from '../test/helpers/control-plane.js';
 
 const argOf = (name: string) => {
@@ -90,7 +91,8 @@ const pct = (xs: number[], p: number) => {
 };
 const ms = (x: number) => Math.round(x * 1000) / 1000;
 
-async function once(t: Target, stream: boolean): Promise<number> {
+/** Time to the full body (JSON), or to the first and the last byte (streaming), in ms. */
+async function once(t: Target, stream: boolean): Promise<{ first: number; last: number }> {
   const t0 = performance.now();
   const r = await t.pool.request({
     path: '/v1/chat/completions',
@@ -101,16 +103,18 @@ async function once(t: Target, stream: boolean): Promise<number> {
   if (r.statusCode !== 200) throw new Error(`${t.name}: HTTP ${r.statusCode}: ${await r.body.text()}`);
   if (!stream) {
     await r.body.arrayBuffer();
-    return performance.now() - t0;
+    const at = performance.now() - t0;
+    return { first: at, last: at };
   }
-  let ttfb = 0;
-  for await (const _ of r.body) if (ttfb === 0) ttfb = performance.now() - t0;
-  return ttfb;
+  let first = 0;
+  for await (const _ of r.body) if (first === 0) first = performance.now() - t0;
+  return { first, last: performance.now() - t0 };
 }
 
 /** Open loop: request k to every path is due at start + k/rps, whatever the previous ones are doing. */
 async function fixedRate(targets: Target[], rps: number, seconds: number, stream: boolean) {
   const lat = new Map(targets.map((t) => [t.name, [] as number[]]));
+  const last = new Map(targets.map((t) => [t.name, [] as number[]]));
   let errors = 0;
   const total = Math.round(rps * seconds);
   const inflight: Promise<void>[] = [];
@@ -124,7 +128,10 @@ async function fixedRate(targets: Target[], rps: number, seconds: number, stream
           const t = targets[(sent + j) % targets.length]!;
           inflight.push(
             once(t, stream).then(
-              (x) => void lat.get(t.name)!.push(x),
+              (x) => {
+                lat.get(t.name)!.push(x.first);
+                last.get(t.name)!.push(x.last);
+              },
               () => void errors++,
             ),
           );
@@ -136,7 +143,7 @@ async function fixedRate(targets: Target[], rps: number, seconds: number, stream
     tick();
   });
   await Promise.all(inflight);
-  return { lat, errors };
+  return { lat, last, errors };
 }
 
 type Autocannon = (
@@ -175,8 +182,8 @@ async function selfReported(adminURL: string): Promise<Record<string, number>> {
   return { ...out, shareUnder1ms: count ? Math.round(((out['le_0.001s'] ?? 0) / count) * 10000) / 10000 : NaN };
 }
 
-function child(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', ...args], {
+function child(name: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): ChildProcess {
+  const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -240,6 +247,8 @@ async function main(): Promise<void> {
       'sidecar',
       ['cli/main.ts', 'sidecar', '--listen', `127.0.0.1:${scPort}`, '--admin', `127.0.0.1:${adminPort}`],
       { MODELROUTE_REDIS_URL: redis.url, POD_NAMESPACE: 'bench' },
+      // As injected into a pod.
+      SIDECAR_NODE_OPTIONS.split(' '),
     );
     procs.push(sidecarProc);
     await Promise.all([
@@ -265,25 +274,33 @@ async function main(): Promise<void> {
     const runs: Record<string, unknown>[] = [];
     for (const stream of [false, true]) {
       for (const rps of rates) {
-        const { lat, errors } = await fixedRate(targets, rps, seconds, stream);
-        const d = lat.get('direct')!;
-        const row: Record<string, unknown> = { mode: stream ? 'stream-ttfb' : 'json', rps, seconds, errors };
-        for (const t of targets) {
-          const x = lat.get(t.name)!;
-          row[t.name] = { n: x.length, p50: ms(pct(x, 50)), p90: ms(pct(x, 90)), p99: ms(pct(x, 99)) };
-          if (t.name !== 'direct')
-            row[`${t.name}Overhead`] = {
-              p50: ms(pct(x, 50) - pct(d, 50)),
-              p90: ms(pct(x, 90) - pct(d, 90)),
-              p99: ms(pct(x, 99) - pct(d, 99)),
-            };
+        const { lat, last, errors } = await fixedRate(targets, rps, seconds, stream);
+        const measures = stream
+          ? ([
+              ['stream-ttfb', lat],
+              ['stream-ttlb', last],
+            ] as const)
+          : ([['json', lat]] as const);
+        for (const [mode, by] of measures) {
+          const d = by.get('direct')!;
+          const row: Record<string, unknown> = { mode, rps, seconds, errors };
+          for (const t of targets) {
+            const x = by.get(t.name)!;
+            row[t.name] = { n: x.length, p50: ms(pct(x, 50)), p90: ms(pct(x, 90)), p99: ms(pct(x, 99)) };
+            if (t.name !== 'direct')
+              row[`${t.name}Overhead`] = {
+                p50: ms(pct(x, 50) - pct(d, 50)),
+                p90: ms(pct(x, 90) - pct(d, 90)),
+                p99: ms(pct(x, 99) - pct(d, 99)),
+              };
+          }
+          runs.push(row);
+          const so = row.sidecarOverhead as { p50: number; p99: number };
+          const mo = row.minimalOverhead as { p50: number; p99: number };
+          console.log(
+            `${mode.padEnd(11)} ${String(rps).padStart(4)} rps  overhead p50/p99 ms: sidecar ${so.p50}/${so.p99}  minimal ${mo.p50}/${mo.p99}  errors ${errors}`,
+          );
         }
-        runs.push(row);
-        const so = row.sidecarOverhead as { p50: number; p99: number };
-        const mo = row.minimalOverhead as { p50: number; p99: number };
-        console.log(
-          `${String(row.mode).padEnd(11)} ${String(rps).padStart(4)} rps  overhead p50/p99 ms: sidecar ${so.p50}/${so.p99}  minimal ${mo.p50}/${mo.p99}  errors ${errors}`,
-        );
       }
     }
     // Closed loop, alternating (sidecar, minimal, sidecar, minimal) so a burst of load from elsewhere on the

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decide, selectRoute } from '../core/decide.js';
 import { RouteError, type DecideContext, type Decision, type RoutingTable } from '../core/api/types.js';
+import { Cancel } from './cancel.js';
 import { SidecarError, sendError } from './errors.js';
 import { forward, type ForwarderDeps } from './forwarder.js';
 import { parseRequest, type Endpoint } from './parse-request.js';
@@ -121,11 +122,11 @@ async function handle(
     },
     decideStartedAt,
   );
-  const gone = new AbortController();
+  const gone = new Cancel();
   res.on('close', () => {
     if (!res.writableFinished) gone.abort(new Error('client closed the connection'));
   });
-  await forward(o.forwarder, { res, parsed, decision, startedAt, clientGone: gone.signal });
+  await forward(o.forwarder, { res, parsed, decision, startedAt, clientGone: gone });
 }
 
 function servedModels(tables: ReadonlyArray<RoutingTable>): string[] {

@@ -5,9 +5,9 @@
  * event. Open circuits are skipped without waiting. Usage is recorded after the answer, off the hot path.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Decision, FailureKind, TableBackend } from '../core/api/types.js';
+import { Cancel, sleepUnless } from './cancel.js';
 import { parseRetryAfter, type CircuitBreakers } from './circuit-breaker.js';
 import type { Credentials } from './credentials.js';
 import { SidecarError, sendError } from './errors.js';
@@ -43,7 +43,7 @@ export interface Call {
   /** performance.now() when the request arrived. */
   startedAt: number;
   /** Aborted when the client goes away. */
-  clientGone: AbortSignal;
+  clientGone: Cancel;
 }
 
 interface Failure {
@@ -94,13 +94,7 @@ export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
         deps.onFallback(d, b, 'circuit-open');
         break;
       }
-      if (t > 0) {
-        try {
-          await sleep(d.table.retry.backoffMs, undefined, { signal: call.clientGone });
-        } catch {
-          return deps.breakers.release(key);
-        }
-      }
+      if (t > 0 && !(await sleepUnless(d.table.retry.backoffMs, call.clientGone))) return deps.breakers.release(key);
       const failure = await attempt(deps, call, b, body, auth ? { [auth.header]: auth.value } : {});
       if (!failure) {
         deps.breakers.success(key);
@@ -144,9 +138,9 @@ async function attempt(
 ): Promise<Failure | undefined> {
   const { parsed, decision: d } = call;
   const target = targetOf(b, parsed.endpoint);
-  const ac = new AbortController();
+  const ac = new Cancel();
   const onGone = () => ac.abort(call.clientGone.reason);
-  call.clientGone.addEventListener('abort', onGone, { once: true });
+  call.clientGone.once('abort', onGone);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -172,7 +166,7 @@ async function attempt(
           ...auth,
         },
         body,
-        signal: ac.signal,
+        signal: ac,
         headersTimeout: b.timeouts.firstByteMs,
         bodyTimeout: b.timeouts.idleMs,
       });
@@ -250,7 +244,7 @@ async function attempt(
     return undefined;
   } finally {
     clearTimeout(timer);
-    call.clientGone.removeEventListener('abort', onGone);
+    call.clientGone.off('abort', onGone);
   }
 }
 

@@ -42,6 +42,7 @@ export class RedisTableStore implements TableStore {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private savePending = false;
   private closed = false;
 
   constructor(private readonly o: RedisTableStoreOptions) {}
@@ -196,13 +197,22 @@ export class RedisTableStore implements TableStore {
     this.snapshot = Object.freeze([...this.tables.values()]);
     if (this.tables.size > 0) this.loaded = true;
     this.o.hooks?.changed?.(this.snapshot);
-    const file = this.o.stateFile;
-    if (save && file) {
-      const snap = this.snapshot;
-      this.saving = this.saving
-        .then(() => saveState(file, this.o.namespace, snap))
-        .catch((err: unknown) => this.log(`state file ${file} not saved: ${(err as Error).message}`));
-    }
+    if (save && this.o.stateFile) this.save(this.o.stateFile);
+  }
+
+  /**
+   * Writes the newest snapshot, at most one write at a time: changes that arrive during a write are saved
+   * together once it ends. A burst of N table events thus costs a few writes, not N writes of N tables.
+   */
+  private save(file: string): void {
+    if (this.savePending) return;
+    this.savePending = true;
+    this.saving = this.saving
+      .then(() => {
+        this.savePending = false;
+        return saveState(file, this.o.namespace, this.snapshot);
+      })
+      .catch((err: unknown) => this.log(`state file ${file} not saved: ${(err as Error).message}`));
   }
 
   private log(m: string): void {

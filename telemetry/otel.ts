@@ -10,8 +10,7 @@
  */
 import { trace, type Span } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
 
 export interface TelemetryOptions {
   /** service.name when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES names one. */
@@ -56,7 +55,11 @@ export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_TRACES_EXPORTER);
 }
 
-export function startTelemetry(opts: TelemetryOptions, env: NodeJS.ProcessEnv = process.env): Telemetry {
+/**
+ * The SDK is imported only when tracing is configured: it is about 10 MB of a sidecar's resident memory that a
+ * pod without a collector should not pay.
+ */
+export async function startTelemetry(opts: TelemetryOptions, env: NodeJS.ProcessEnv = process.env): Promise<Telemetry> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   setGlobalErrorHandler(rateLimitedErrorHandler(log, opts.errorLogIntervalMs ?? 5 * 60_000));
   if (!tracingConfigured(env)) {
@@ -65,6 +68,10 @@ export function startTelemetry(opts: TelemetryOptions, env: NodeJS.ProcessEnv = 
   }
   let sdk: NodeSDK | undefined;
   try {
+    const [{ NodeSDK }, { defaultResource, resourceFromAttributes }] = await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/resources'),
+    ]);
     sdk = new NodeSDK({
       // The default service name sits under the detected resource, so OTEL_SERVICE_NAME and
       // OTEL_RESOURCE_ATTRIBUTES=service.name=... still win.

@@ -11,7 +11,7 @@ interface Pcts {
   p99: number;
 }
 interface ProxyRow {
-  mode: 'json' | 'stream-ttfb';
+  mode: 'json' | 'stream-ttfb' | 'stream-ttlb';
   rps: number;
   errors: number;
   direct: Pcts & { n: number };
@@ -32,10 +32,10 @@ export function proxyArgs(smoke: boolean): string[] {
 export function proxyFigures(r: ProxyJson, smoke: boolean): Figure[] {
   const out: Figure[] = [];
   for (const row of r.runs) {
-    const mode = row.mode === 'json' ? 'non-streaming' : 'streaming TTFB';
+    const mode = { json: 'non-streaming', 'stream-ttfb': 'streaming TTFB', 'stream-ttlb': 'streaming TTLB' }[row.mode];
     for (const p of ['p50', 'p90', 'p99'] as const) {
       const target =
-        smoke || p !== 'p99' || row.rps !== 500
+        smoke || p !== 'p99' || row.rps !== 500 || row.mode === 'stream-ttlb'
           ? undefined
           : row.mode === 'json'
             ? {

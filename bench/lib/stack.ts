@@ -5,10 +5,14 @@
  * script, then the pub/sub hint).
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { compile } from '../../core/api/compile.js';
 import type { ModelRoute, RoutingTable } from '../../core/api/types.js';
 import { RedisStore } from '../../operator/redis-store.js';
+import { SIDECAR_NODE_OPTIONS } from '../../operator/webhook/mutate-pod.js';
 import { freePort, startRedis, type RedisServer } from '../../test/helpers/control-plane.js';
 import { DIST } from './dist.js';
 import { spawnNode, stopChild, waitHttp } from './procs.js';
@@ -62,6 +66,7 @@ export async function startStack(
   opts: { compiled?: boolean; sidecarNodeFlags?: string[] } = {},
 ): Promise<Stack> {
   const redis = await startRedis();
+  const stateDir = mkdtempSync(join(tmpdir(), 'modelroute-bench-'));
   const [upPort, scPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const upstream = spawnNode('upstream', ['bench/proxy.ts', '--role', 'upstream', '--port', String(upPort)]);
   const client = new Redis(redis.url);
@@ -76,11 +81,16 @@ export async function startStack(
     namespace,
     async startSidecar() {
       const main = opts.compiled ? `${DIST}/cli/main.js` : 'cli/main.ts';
+      // As injected into a pod: the same Node options and a state file (saved as tables change).
       const p = spawnNode(
         'sidecar',
         [main, 'sidecar', '--listen', `127.0.0.1:${scPort}`, '--admin', `127.0.0.1:${adminPort}`],
-        { MODELROUTE_REDIS_URL: redis.url, POD_NAMESPACE: namespace },
-        { tsx: !opts.compiled, ...(opts.sidecarNodeFlags && { nodeFlags: opts.sidecarNodeFlags }) },
+        {
+          MODELROUTE_REDIS_URL: redis.url,
+          POD_NAMESPACE: namespace,
+          MODELROUTE_STATE_FILE: join(stateDir, 'modelroute-tables.json'),
+        },
+        { tsx: !opts.compiled, nodeFlags: [...SIDECAR_NODE_OPTIONS.split(' '), ...(opts.sidecarNodeFlags ?? [])] },
       );
       stack.sidecar = p;
       await waitHttp(`${stack.adminURL}/healthz`, 200);
@@ -93,6 +103,7 @@ export async function startStack(
     },
     async stop() {
       if (stack.sidecar) await stopChild(stack.sidecar);
+      rmSync(stateDir, { recursive: true, force: true });
       await stopChild(upstream);
       client.disconnect();
       await redis.stop();

@@ -38,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = jsonLogger(config.logLevel);
   // Spans go where OTEL_EXPORTER_OTLP_* says (service.name modelroute-operator unless OTEL_SERVICE_NAME says otherwise).
-  const telemetry = startTelemetry({ serviceName: 'modelroute-operator', log: (m) => log.warn(m) });
+  const telemetry = await startTelemetry({ serviceName: 'modelroute-operator', log: (m) => log.warn(m) });
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();

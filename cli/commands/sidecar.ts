@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = (message: string) =>
     console.error(jsonLogLine({ time: new Date().toISOString(), component: 'sidecar', message }));
   // Traces go where OTEL_EXPORTER_OTLP_* says; without an exporter no span work happens on the hot path.
-  const telemetry = startTelemetry({ serviceName: 'modelroute-sidecar', log });
+  const telemetry = await startTelemetry({ serviceName: 'modelroute-sidecar', log });
   const sidecar = await startSidecar({
     listen: config.listen,
     admin: config.admin,

@@ -22,7 +22,7 @@ describe('startTelemetry', () => {
     ['OTEL_TRACES_EXPORTER=none', { OTEL_TRACES_EXPORTER: 'none' }],
   ])('%s: no tracing, and nothing to flush', async (_name, env) => {
     Object.assign(process.env, env);
-    const t = startTelemetry({ serviceName: 'modelroute-unit', log: () => undefined });
+    const t = await startTelemetry({ serviceName: 'modelroute-unit', log: () => undefined });
     expect(t.tracing).toBe(false);
     expect(tracingEnabled()).toBe(false);
     await expect(t.shutdown()).resolves.toBe(true);
@@ -42,7 +42,7 @@ describe('startTelemetry', () => {
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment.name=unit';
-    const t = startTelemetry({ serviceName: 'modelroute-unit', log: () => undefined });
+    const t = await startTelemetry({ serviceName: 'modelroute-unit', log: () => undefined });
     expect(t.tracing).toBe(true);
     trace.getTracer('test').startSpan('one-span').end();
     await expect(t.shutdown()).resolves.toBe(true);

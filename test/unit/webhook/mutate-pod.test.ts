@@ -85,6 +85,8 @@ describe('mutatePod', () => {
     expect(byName.MODELROUTE_DATA_KEY_FILE!.value).toBe('/var/run/secrets/modelroute.dev/data-key/key');
     expect(byName.MODELROUTE_STATE_FILE!.value).toBe('/tmp/modelroute-tables.json'); // on the emptyDir
     expect(byName.MODELROUTE_DATA_KEY).toBeUndefined(); // raw key bytes cannot travel in an env var
+    // The image's own NODE_OPTIONS (source maps) is kept, the small young generation added (memory target).
+    expect(byName.NODE_OPTIONS!.value!.split(' ')).toEqual(['--enable-source-maps', '--max-semi-space-size=4']);
     expect(byName.MODELROUTE_REDIS_PASSWORD!.valueFrom).toEqual({
       secretKeyRef: { name: 'modelroute-redis', key: 'password' },
     });
