@@ -17,6 +17,10 @@ export const SIDECAR_FLAGS: Record<string, string> = {
   '--drain-ms': 'how long SIGTERM waits for in-flight requests (default 25000)',
   '--check-interval-ms': 'period of the table version check (default 1000)',
   '--flush-ms': 'period of the usage flush to Redis (default 1000)',
+  '--max-streams-per-client':
+    'concurrent requests (streams included) per client address; more get 429 too_many_streams (env MODELROUTE_MAX_STREAMS_PER_CLIENT, default 256, 0 = unlimited)',
+  '--max-streams':
+    'concurrent requests in total, all clients together (env MODELROUTE_MAX_STREAMS, default 0 = unlimited)',
 };
 
 export interface SidecarConfig {
@@ -29,6 +33,8 @@ export interface SidecarConfig {
   drainMs: number;
   checkIntervalMs: number;
   flushMs: number;
+  maxStreamsPerClient: number;
+  maxStreams: number;
   /** From MODELROUTE_DATA_KEY (base64) or MODELROUTE_DATA_KEY_FILE (read when needed); absent if neither is set. */
   dataKey?: DataKeySource;
 }
@@ -79,6 +85,12 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     drainMs: int(pick('--drain-ms') ?? '25000', '--drain-ms', problems),
     checkIntervalMs: int(pick('--check-interval-ms') ?? '1000', '--check-interval-ms', problems, 50),
     flushMs: int(pick('--flush-ms') ?? '1000', '--flush-ms', problems, 50),
+    maxStreamsPerClient: int(
+      pick('--max-streams-per-client', 'MODELROUTE_MAX_STREAMS_PER_CLIENT') ?? '256',
+      '--max-streams-per-client',
+      problems,
+    ),
+    maxStreams: int(pick('--max-streams', 'MODELROUTE_MAX_STREAMS') ?? '0', '--max-streams', problems),
   };
   const stateFile = pick('--state-file', 'MODELROUTE_STATE_FILE');
   if (stateFile) config.stateFile = stateFile;

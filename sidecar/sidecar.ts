@@ -12,6 +12,7 @@ import { answerClientError } from './errors.js';
 import { createApiHandler } from './api-handler.js';
 import { BudgetSpend } from './budget-spend.js';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
+import { ClientLimits, type ClientLimitOptions } from './client-limits.js';
 import { Credentials, type CredentialResolver, type DataKeySource } from './credentials.js';
 import type { ForwarderDeps } from './forwarder.js';
 import { createMetrics, labelCache, type Metrics } from './metrics.js';
@@ -42,6 +43,8 @@ export interface SidecarOptions {
   dataKey?: DataKeySource;
   resolveCredential?: CredentialResolver;
   bodyLimit?: number;
+  /** Concurrent requests per client address and in total (default 256 per client, no total cap; 0 = unlimited). */
+  limits?: Partial<ClientLimitOptions>;
   breaker?: BreakerOptions;
   /** Index check period (ms). */
   checkIntervalMs?: number;
@@ -72,6 +75,7 @@ export interface Sidecar {
 }
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+export const DEFAULT_MAX_STREAMS_PER_CLIENT = 256;
 
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const log = o.log ?? ((m: string) => console.error(`modelroute-sidecar: ${m}`));
@@ -156,11 +160,16 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     onAnswered: (d, backend, status) => requestsOf(d.table.route.name, backend, String(status)).inc(),
     ...(observer && { startAttempt: (d: Decision, b: TableBackend) => observer.attempt(d, b) }),
   };
+  const limits = new ClientLimits({
+    perClient: o.limits?.perClient ?? DEFAULT_MAX_STREAMS_PER_CLIENT,
+    total: o.limits?.total ?? 0,
+  });
   const handler = createApiHandler({
     store,
     ctx,
     forwarder,
     bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    limits,
     onRefused: (status) => metrics.requests.labels('-', '-', String(status)).inc(),
     onDecided: (d) => thresholds.observe(d.table, d.score),
     ...(observer && { observer }),
@@ -183,6 +192,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       for (const key of breakers.entries())
         metrics.circuitState.labels(key).set({ closed: 0, open: 1, 'half-open': 2 }[breakers.state(key)]);
       metrics.usagePending.set(usage?.pendingFields() ?? 0);
+      metrics.inFlight.set(limits.size());
     });
     adminUrl = `http://${await listenOn(admin, o.admin ?? { host: '127.0.0.1', port: 15501 })}`;
   }

@@ -43,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(config.dataKey && { dataKey: config.dataKey }),
     resolveCredential: envCredentialResolver(),
     bodyLimit: config.bodyLimit,
+    limits: { perClient: config.maxStreamsPerClient, total: config.maxStreams },
     checkIntervalMs: config.checkIntervalMs,
     flushMs: config.flushMs,
     log,
