@@ -5,12 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { DATA_KEY_BYTES } from '../core/crypto/seal.js';
 import type { DataKeySource } from './credentials.js';
+import { parseClusterFlag, readRedisCA } from './redis-connection.js';
 import type { HostPort } from './sidecar.js';
 
 export const SIDECAR_FLAGS: Record<string, string> = {
   '--listen': 'API address host:port (default 127.0.0.1:15500)',
   '--admin': 'admin address host:port for /healthz /readyz /metrics /debug/tables (default 127.0.0.1:15501)',
   '--redis': 'Redis URL (env MODELROUTE_REDIS_URL), required',
+  '--redis-ca': 'PEM file of the CA that signs the rediss:// server certificate (env MODELROUTE_REDIS_CA_FILE)',
+  '--redis-cluster':
+    'the --redis URL is a seed node of a Redis Cluster (true|false, bare flag = true; env MODELROUTE_REDIS_CLUSTER)',
   '--namespace': 'namespace whose routes this sidecar serves (env POD_NAMESPACE), required',
   '--state-file': 'where to keep the last good tables, for starting while Redis is down (env MODELROUTE_STATE_FILE)',
   '--body-limit': 'largest request body, bytes or with k/m suffix (default 4m)',
@@ -27,6 +31,9 @@ export interface SidecarConfig {
   listen: HostPort;
   admin: HostPort;
   redisURL: string;
+  /** PEM read from --redis-ca at start. */
+  redisCA?: string;
+  redisCluster: boolean;
   namespace: string;
   stateFile?: string;
   bodyLimit: number;
@@ -57,7 +64,9 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
       problems.push(`unknown flag ${name}`);
       continue;
     }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    const next = argv[i + 1];
+    const bare = eq === -1 && name === '--redis-cluster' && (next === undefined || next.startsWith('--'));
+    const value = bare ? 'true' : eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) problems.push(`${name} needs a value`);
     else flags.set(name, value);
   }
@@ -80,6 +89,7 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     listen: listen ?? { host: '127.0.0.1', port: 15500 },
     admin: admin ?? { host: '127.0.0.1', port: 15501 },
     redisURL,
+    redisCluster: parseClusterFlag(pick('--redis-cluster', 'MODELROUTE_REDIS_CLUSTER'), problems),
     namespace,
     bodyLimit: bytes(pick('--body-limit') ?? '4m', '--body-limit', problems),
     drainMs: int(pick('--drain-ms') ?? '25000', '--drain-ms', problems),
@@ -92,6 +102,11 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     ),
     maxStreams: int(pick('--max-streams', 'MODELROUTE_MAX_STREAMS') ?? '0', '--max-streams', problems),
   };
+  const caFile = pick('--redis-ca', 'MODELROUTE_REDIS_CA_FILE');
+  if (caFile) {
+    const ca = readRedisCA(caFile, redisURL, problems);
+    if (ca) config.redisCA = ca;
+  }
   const stateFile = pick('--state-file', 'MODELROUTE_STATE_FILE');
   if (stateFile) config.stateFile = stateFile;
   const key = dataKey(env, problems);

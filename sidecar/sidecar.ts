@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DecideContext, Decision, TableBackend } from '../core/api/types.js';
 import { createAdminServer } from './admin-server.js';
 import { answerClientError } from './errors.js';
@@ -17,6 +17,7 @@ import { Credentials, type CredentialResolver, type DataKeySource } from './cred
 import type { ForwarderDeps } from './forwarder.js';
 import { createMetrics, labelCache, type Metrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
+import { connectRedis, type RedisEndpoint } from './redis-connection.js';
 import { RedisTableStore } from './redis-table-store.js';
 import { loadScorer } from './scorer.js';
 import { ShareThresholds } from './share-thresholds.js';
@@ -37,6 +38,10 @@ export interface SidecarOptions {
   namespace: string;
   /** Tables, usage and budgets from this Redis. Required unless `createStore` is given. */
   redisURL?: string;
+  /** PEM of the CA for a rediss:// URL. */
+  redisCA?: string;
+  /** `redisURL` is a seed node of a Redis Cluster. */
+  redisCluster?: boolean;
   /** Another table source (local mode); usage and budgets then stay in memory only. */
   createStore?: (hooks: TableStoreHooks) => TableStore;
   stateFile?: string;
@@ -103,8 +108,13 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   if (o.createStore) store = o.createStore(hooks);
   else {
     if (!o.redisURL) throw new Error('startSidecar: redisURL or createStore is required');
-    redis = connect(o.redisURL, log);
-    subscriber = connect(o.redisURL, log);
+    const endpoint: RedisEndpoint = {
+      url: o.redisURL,
+      ...(o.redisCA && { ca: o.redisCA }),
+      ...(o.redisCluster && { cluster: true }),
+    };
+    redis = connect(endpoint, log);
+    subscriber = connect(endpoint, log);
     store = new RedisTableStore({
       redis,
       subscriber,
@@ -228,8 +238,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   };
 }
 
-function connect(url: string, log: (m: string) => void): Redis {
-  const r = new Redis(url, {
+function connect(endpoint: RedisEndpoint, log: (m: string) => void): Redis {
+  const r = connectRedis(endpoint, {
     // Fail fast while Redis is away: the request path never waits, and the flusher keeps its batch.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -39,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     admin: config.admin,
     namespace: config.namespace,
     redisURL: config.redisURL,
+    ...(config.redisCA && { redisCA: config.redisCA }),
+    redisCluster: config.redisCluster,
     ...(config.stateFile && { stateFile: config.stateFile }),
     ...(config.dataKey && { dataKey: config.dataKey }),
     resolveCredential: envCredentialResolver(),
