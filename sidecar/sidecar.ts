@@ -44,6 +44,7 @@ export interface SidecarOptions {
   redisCluster?: boolean;
   /** Another table source (local mode); usage and budgets then stay in memory only. */
   createStore?: (hooks: TableStoreHooks) => TableStore;
+  /** Last good tables; usage unflushed at shutdown is kept next to it (`usageFileOf`) and replayed at start. */
   stateFile?: string;
   dataKey?: DataKeySource;
   resolveCredential?: CredentialResolver;
@@ -75,7 +76,10 @@ export interface Sidecar {
   store: TableStore;
   metrics: Metrics;
   usage?: UsageRecorder;
-  /** Stops accepting, lets in-flight requests finish (up to drainMs), flushes usage, closes everything. */
+  /**
+   * Stops accepting, lets in-flight requests finish (up to drainMs), flushes usage (saving what Redis does not
+   * take next to the state file), closes everything.
+   */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -131,6 +135,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         ...(o.flushMs && { flushMs: o.flushMs }),
         onError: () => metrics.usageFlushFailures.inc(),
         onSpendApplied: (spend) => budget?.applied(spend),
+        ...(o.stateFile && { pendingFile: usageFileOf(o.stateFile) }),
+        log,
       })
     : undefined;
   if (redis) budget = new BudgetSpend(redis, o.namespace, () => store.current(), usage);
@@ -185,7 +191,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     ...(observer && { observer }),
   });
 
-  await store.start();
+  await Promise.all([store.start(), usage?.restore()]);
   usage?.start();
   budget?.start();
 
@@ -252,6 +258,11 @@ function connect(endpoint: RedisEndpoint, log: (m: string) => void): Redis {
   });
   r.on('ready', () => (last = ''));
   return r;
+}
+
+/** Usage Redis had not acknowledged at the last shutdown, kept next to the state file. */
+export function usageFileOf(stateFile: string): string {
+  return `${stateFile.replace(/\.json$/, '')}.usage.json`;
 }
 
 function listenOn(server: Server, at: HostPort): Promise<string> {
