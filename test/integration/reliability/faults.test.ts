@@ -81,71 +81,75 @@ async function usageOf(scope: string): Promise<{ requests: number; input: number
 }
 
 describe('Redis killed under load', () => {
-  test(`${LOAD} requests while Redis is SIGKILLed and restarted: none fails, counters exact`, async () => {
-    const alias = await routeAB();
-    a.reset();
-    b.reset();
-    const route = `r${n}`;
-    let done = 0;
-    let failed = 0;
-    let next = 0;
-    const failures: string[] = [];
-    const one = async (i: number) => {
-      const content = `q${i} ${'w '.repeat(i % 17)}`;
-      if (i % 3 === 0) {
-        let text = '';
-        for await (const ch of await openai.chat.completions.create({
-          model: alias,
-          messages: [{ role: 'user', content }],
-          stream: true,
-        }))
-          text += ch.choices[0]?.delta.content ?? '';
-        if (!text.includes('reply from a')) throw new Error(`stream ${i}: ${text}`);
-      } else {
-        const c = await openai.chat.completions.create({ model: alias, messages: [{ role: 'user', content }] });
-        if (!c.choices[0]!.message.content!.includes('reply from a')) throw new Error(`json ${i}`);
-      }
-    };
-    const worker = async () => {
-      while (next < LOAD) {
-        const i = next++;
-        await one(i).catch((err: Error) => {
-          failed++;
-          failures.push(`${i}: ${err.message}`);
-        });
-        done++;
-      }
-    };
-    // The faults happen while the workers run: kill at 30 %, back at 60 %.
-    const chaos = (async () => {
-      await waitFor(() => done >= LOAD * 0.3, { timeoutMs: 60_000, intervalMs: 5, message: '30 % done' });
-      await redis.kill();
-      const killedAt = done;
-      await waitFor(() => done >= LOAD * 0.6, { timeoutMs: 60_000, intervalMs: 5, message: '60 % done' });
-      await redis.restart();
-      return { killedAt, restartedAt: done };
-    })();
-    await Promise.all(Array.from({ length: 8 }, worker));
-    const { killedAt, restartedAt } = await chaos;
-    expect(failures.slice(0, 5)).toEqual([]);
-    expect(failed).toBe(0);
-    // Every answered request's usage reaches Redis once Redis is back: nothing lost, nothing doubled.
-    const sent = a.totalUsage();
-    await waitFor(
-      async () => sidecar.usage!.pendingFields() === 0 && (await usageOf(`route:${route}`)).requests >= LOAD,
-      {
-        timeoutMs: 15_000,
-        message: 'usage flushed',
-      },
-    );
-    const counted = await usageOf(`route:${route}`);
-    expect(counted).toEqual({ requests: LOAD, input: sent.input, output: sent.output });
-    expect(b.requests).toHaveLength(0);
-    console.log(
-      `redis kill -9 under load: sent ${LOAD}, failed ${failed}, killed at ${killedAt}, restarted at ${restartedAt}; ` +
-        `upstream usage ${sent.input}/${sent.output}, counted ${counted.input}/${counted.output}, lost ${sent.input - counted.input}/${sent.output - counted.output}`,
-    );
-  }, 90_000);
+  test(
+    `${LOAD} requests while Redis is SIGKILLed and restarted: none fails, counters exact`,
+    async () => {
+      const alias = await routeAB();
+      a.reset();
+      b.reset();
+      const route = `r${n}`;
+      let done = 0;
+      let failed = 0;
+      let next = 0;
+      const failures: string[] = [];
+      const one = async (i: number) => {
+        const content = `q${i} ${'w '.repeat(i % 17)}`;
+        if (i % 3 === 0) {
+          let text = '';
+          for await (const ch of await openai.chat.completions.create({
+            model: alias,
+            messages: [{ role: 'user', content }],
+            stream: true,
+          }))
+            text += ch.choices[0]?.delta.content ?? '';
+          if (!text.includes('reply from a')) throw new Error(`stream ${i}: ${text}`);
+        } else {
+          const c = await openai.chat.completions.create({ model: alias, messages: [{ role: 'user', content }] });
+          if (!c.choices[0]!.message.content!.includes('reply from a')) throw new Error(`json ${i}`);
+        }
+      };
+      const worker = async () => {
+        while (next < LOAD) {
+          const i = next++;
+          await one(i).catch((err: Error) => {
+            failed++;
+            failures.push(`${i}: ${err.message}`);
+          });
+          done++;
+        }
+      };
+      // The faults happen while the workers run: kill at 30 %, back at 60 %.
+      const chaos = (async () => {
+        await waitFor(() => done >= LOAD * 0.3, { timeoutMs: 60_000, intervalMs: 5, message: '30 % done' });
+        await redis.kill();
+        const killedAt = done;
+        await waitFor(() => done >= LOAD * 0.6, { timeoutMs: 60_000, intervalMs: 5, message: '60 % done' });
+        await redis.restart();
+        return { killedAt, restartedAt: done };
+      })();
+      await Promise.all(Array.from({ length: 8 }, worker));
+      const { killedAt, restartedAt } = await chaos;
+      expect(failures.slice(0, 5)).toEqual([]);
+      expect(failed).toBe(0);
+      // Every answered request's usage reaches Redis once Redis is back: nothing lost, nothing doubled.
+      const sent = a.totalUsage();
+      await waitFor(
+        async () => sidecar.usage!.pendingFields() === 0 && (await usageOf(`route:${route}`)).requests >= LOAD,
+        {
+          timeoutMs: 15_000,
+          message: 'usage flushed',
+        },
+      );
+      const counted = await usageOf(`route:${route}`);
+      expect(counted).toEqual({ requests: LOAD, input: sent.input, output: sent.output });
+      expect(b.requests).toHaveLength(0);
+      console.log(
+        `redis kill -9 under load: sent ${LOAD}, failed ${failed}, killed at ${killedAt}, restarted at ${restartedAt}; ` +
+          `upstream usage ${sent.input}/${sent.output}, counted ${counted.input}/${counted.output}, lost ${sent.input - counted.input}/${sent.output - counted.output}`,
+      );
+    },
+    Math.max(90_000, LOAD * 60),
+  );
 });
 
 describe('upstream faults', () => {
