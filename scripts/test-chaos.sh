@@ -19,6 +19,8 @@ export DISCONNECT_CLIENTS="${DISCONNECT_CLIENTS:-5000}"
 
 printf '==> long form: SOAK_SECONDS=%s FUZZ_CASES=%s FUZZ_HEADER_CASES=%s FUZZ_MANIFEST_CASES=%s FUZZ_TABLE_CASES=%s FAULT_REQUESTS=%s DISCONNECT_CLIENTS=%s\n' \
   "$SOAK_SECONDS" "$FUZZ_CASES" "$FUZZ_HEADER_CASES" "$FUZZ_MANIFEST_CASES" "$FUZZ_TABLE_CASES" "$FAULT_REQUESTS" "$DISCONNECT_CLIENTS" >&2
+# Only fuzz-manifests uses a shared server (the kube-apiserver); the other files start their own.
+export MODELROUTE_SHARED_SERVERS="${MODELROUTE_SHARED_SERVERS:-kube}"
 bash scripts/test-env.sh >/dev/null
 if [ "$#" -eq 0 ]; then set -- test/integration/reliability; fi
 # --runInBand: the long forms measure the sidecar's memory and descriptors; other files must not compete.
