@@ -2,11 +2,15 @@
  * Operator configuration from flags and environment, parsed once at start. Every problem is collected and
  * reported together (ERR_OPERATOR_CONFIG), so a bad Deployment is fixed in one round, not one flag per restart.
  */
+import { readFileSync } from 'node:fs';
 import { OperatorError } from './errors.js';
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
   redisUrl: string;
+  /** PEM read from --redis-ca at start. */
+  redisCA: string | undefined;
+  redisCluster: boolean;
   namespaces: string[] | undefined;
   leaderElect: boolean;
   leaderElectNamespace: string;
@@ -26,6 +30,9 @@ export interface OperatorConfig {
 export const OPERATOR_FLAGS = {
   '--kubeconfig': 'kubeconfig file (env KUBECONFIG; default: in-cluster service account)',
   '--redis': 'Redis URL, redis:// or rediss:// (env MODELROUTE_REDIS_URL; required)',
+  '--redis-ca': 'PEM file of the CA that signs the rediss:// server certificate (env MODELROUTE_REDIS_CA_FILE)',
+  '--redis-cluster':
+    'the --redis URL is a seed node of a Redis Cluster (true|false, bare flag = true; env MODELROUTE_REDIS_CLUSTER)',
   '--namespaces': 'comma-separated namespaces to watch (env MODELROUTE_NAMESPACES; default: all)',
   '--leader-elect': 'elect a leader with a Lease before reconciling (true|false, default false)',
   '--leader-elect-namespace': 'namespace of the Lease (env POD_NAMESPACE; default modelroute-system)',
@@ -65,7 +72,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
     if (value === undefined) {
       const next = argv[i + 1];
-      if (name === '--leader-elect' && (next === undefined || next.startsWith('--'))) value = 'true';
+      const boolean = name === '--leader-elect' || name === '--redis-cluster';
+      if (boolean && (next === undefined || next.startsWith('--'))) value = 'true';
       else if (next === undefined || next.startsWith('--')) problems.push(`${name} needs a value`);
       else value = argv[++i];
     }
@@ -98,6 +106,22 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   if (!redisUrl) problems.push('--redis (or MODELROUTE_REDIS_URL) is required');
   else if (!/^rediss?:\/\//.test(redisUrl))
     problems.push(`--redis: '${redisUrl}' must start with redis:// or rediss://`);
+
+  const caFile = str('--redis-ca', 'MODELROUTE_REDIS_CA_FILE');
+  let redisCA: string | undefined;
+  if (caFile) {
+    try {
+      redisCA = readFileSync(caFile, 'utf8');
+      if (!redisCA.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push(`--redis-ca: '${caFile}' holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`--redis-ca: cannot read '${caFile}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    if (redisUrl && !redisUrl.startsWith('rediss://')) problems.push('--redis-ca needs a rediss:// URL in --redis');
+  }
+  const cluster = str('--redis-cluster', 'MODELROUTE_REDIS_CLUSTER') ?? 'false';
+  if (cluster !== 'true' && cluster !== 'false' && cluster !== '')
+    problems.push(`--redis-cluster: '${cluster}' must be true or false`);
 
   const nsRaw = str('--namespaces', 'MODELROUTE_NAMESPACES');
   const namespaces = nsRaw
@@ -134,6 +158,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   const config: OperatorConfig = {
     kubeconfig: str('--kubeconfig', 'KUBECONFIG'),
     redisUrl,
+    redisCA,
+    redisCluster: cluster === 'true',
     namespaces,
     leaderElect: le === 'true',
     leaderElectNamespace: str('--leader-elect-namespace', 'POD_NAMESPACE') ?? 'modelroute-system',

@@ -104,12 +104,21 @@ export class RedisStore {
   /** Routes (as ns/name) among `keysToCheck` whose version key is missing: tables lost since they were written. */
   async missing(keysToCheck: string[]): Promise<string[]> {
     if (keysToCheck.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    // One pipeline per namespace: on Redis Cluster a pipeline must stay within one slot, and {ns} is one slot.
+    const byNs = new Map<string, string[]>();
     for (const k of keysToCheck) {
-      const [ns = '', name = ''] = k.split('/');
-      pipeline.exists(keys.version(ns, name));
+      const ns = k.split('/')[0] ?? '';
+      byNs.set(ns, [...(byNs.get(ns) ?? []), k]);
     }
-    const results = (await pipeline.exec()) ?? [];
-    return keysToCheck.filter((_, i) => results[i]?.[1] !== 1);
+    const gone = new Set<string>();
+    await Promise.all(
+      [...byNs].map(async ([ns, group]) => {
+        const pipeline = this.redis.pipeline();
+        for (const k of group) pipeline.exists(keys.version(ns, k.split('/')[1] ?? ''));
+        const results = (await pipeline.exec()) ?? [];
+        for (const [i, k] of group.entries()) if (results[i]?.[1] !== 1) gone.add(k);
+      }),
+    );
+    return keysToCheck.filter((k) => gone.has(k));
   }
 }

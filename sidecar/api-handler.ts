@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decide, selectRoute } from '../core/decide.js';
 import { RouteError, type DecideContext, type Decision, type RoutingTable } from '../core/api/types.js';
 import { Cancel } from './cancel.js';
+import type { ClientLimits } from './client-limits.js';
 import { SidecarError, sendError } from './errors.js';
 import { forward, type ForwarderDeps } from './forwarder.js';
 import { parseRequest, type Endpoint } from './parse-request.js';
@@ -26,6 +27,8 @@ export interface ApiHandlerOptions {
   ctx: DecideContext;
   forwarder: ForwarderDeps;
   bodyLimit: number;
+  /** Concurrent-request caps per client address and in total; none when absent. */
+  limits?: ClientLimits;
   /** Requests refused before any backend was chosen, by status. */
   onRefused?(status: number, code: string): void;
   /** After each decision (feeds the targetShare calibrators). */
@@ -36,8 +39,9 @@ export interface ApiHandlerOptions {
 export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const startedAt = performance.now();
+    const refused = admit(o.limits, req, res);
     const run = () =>
-      handle(o, req, res, startedAt).catch((err: unknown) => {
+      (refused ? Promise.reject(refused) : handle(o, req, res, startedAt)).catch((err: unknown) => {
         const e =
           err instanceof SidecarError
             ? err
@@ -49,6 +53,23 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
     // The observer runs the request inside its SERVER span (tracing); it never throws into the request.
     void (o.observer ? o.observer.request(req, res, run) : run());
   };
+}
+
+/** Takes a concurrency slot, given back when the response closes (every ending); the refusal if none is free. */
+function admit(limits: ClientLimits | undefined, req: IncomingMessage, res: ServerResponse): SidecarError | undefined {
+  if (!limits) return undefined;
+  const client = req.socket.remoteAddress ?? '-';
+  const got = limits.acquire(client);
+  if (got === 'ok') {
+    res.once('close', () => limits.release(client));
+    return undefined;
+  }
+  req.resume();
+  const message =
+    got === 'client'
+      ? `too many concurrent requests from ${client} (limit ${limits.options.perClient}); retry when one has finished`
+      : `too many concurrent requests in this sidecar (limit ${limits.options.total}); retry when one has finished`;
+  return new SidecarError(429, 'too_many_streams', message, 'rate_limit_error', { 'retry-after': '1' });
 }
 
 async function handle(

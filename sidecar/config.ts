@@ -5,30 +5,43 @@
 import { readFileSync } from 'node:fs';
 import { DATA_KEY_BYTES } from '../core/crypto/seal.js';
 import type { DataKeySource } from './credentials.js';
+import { parseClusterFlag, readRedisCA } from './redis-connection.js';
 import type { HostPort } from './sidecar.js';
 
 export const SIDECAR_FLAGS: Record<string, string> = {
   '--listen': 'API address host:port (default 127.0.0.1:15500)',
   '--admin': 'admin address host:port for /healthz /readyz /metrics /debug/tables (default 127.0.0.1:15501)',
   '--redis': 'Redis URL (env MODELROUTE_REDIS_URL), required',
+  '--redis-ca': 'PEM file of the CA that signs the rediss:// server certificate (env MODELROUTE_REDIS_CA_FILE)',
+  '--redis-cluster':
+    'the --redis URL is a seed node of a Redis Cluster (true|false, bare flag = true; env MODELROUTE_REDIS_CLUSTER)',
   '--namespace': 'namespace whose routes this sidecar serves (env POD_NAMESPACE), required',
   '--state-file': 'where to keep the last good tables, for starting while Redis is down (env MODELROUTE_STATE_FILE)',
   '--body-limit': 'largest request body, bytes or with k/m suffix (default 4m)',
   '--drain-ms': 'how long SIGTERM waits for in-flight requests (default 25000)',
   '--check-interval-ms': 'period of the table version check (default 1000)',
   '--flush-ms': 'period of the usage flush to Redis (default 1000)',
+  '--max-streams-per-client':
+    'concurrent requests (streams included) per client address; more get 429 too_many_streams (env MODELROUTE_MAX_STREAMS_PER_CLIENT, default 256, 0 = unlimited)',
+  '--max-streams':
+    'concurrent requests in total, all clients together (env MODELROUTE_MAX_STREAMS, default 0 = unlimited)',
 };
 
 export interface SidecarConfig {
   listen: HostPort;
   admin: HostPort;
   redisURL: string;
+  /** PEM read from --redis-ca at start. */
+  redisCA?: string;
+  redisCluster: boolean;
   namespace: string;
   stateFile?: string;
   bodyLimit: number;
   drainMs: number;
   checkIntervalMs: number;
   flushMs: number;
+  maxStreamsPerClient: number;
+  maxStreams: number;
   /** From MODELROUTE_DATA_KEY (base64) or MODELROUTE_DATA_KEY_FILE (read when needed); absent if neither is set. */
   dataKey?: DataKeySource;
 }
@@ -51,7 +64,9 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
       problems.push(`unknown flag ${name}`);
       continue;
     }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    const next = argv[i + 1];
+    const bare = eq === -1 && name === '--redis-cluster' && (next === undefined || next.startsWith('--'));
+    const value = bare ? 'true' : eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) problems.push(`${name} needs a value`);
     else flags.set(name, value);
   }
@@ -74,12 +89,24 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     listen: listen ?? { host: '127.0.0.1', port: 15500 },
     admin: admin ?? { host: '127.0.0.1', port: 15501 },
     redisURL,
+    redisCluster: parseClusterFlag(pick('--redis-cluster', 'MODELROUTE_REDIS_CLUSTER'), problems),
     namespace,
     bodyLimit: bytes(pick('--body-limit') ?? '4m', '--body-limit', problems),
     drainMs: int(pick('--drain-ms') ?? '25000', '--drain-ms', problems),
     checkIntervalMs: int(pick('--check-interval-ms') ?? '1000', '--check-interval-ms', problems, 50),
     flushMs: int(pick('--flush-ms') ?? '1000', '--flush-ms', problems, 50),
+    maxStreamsPerClient: int(
+      pick('--max-streams-per-client', 'MODELROUTE_MAX_STREAMS_PER_CLIENT') ?? '256',
+      '--max-streams-per-client',
+      problems,
+    ),
+    maxStreams: int(pick('--max-streams', 'MODELROUTE_MAX_STREAMS') ?? '0', '--max-streams', problems),
   };
+  const caFile = pick('--redis-ca', 'MODELROUTE_REDIS_CA_FILE');
+  if (caFile) {
+    const ca = readRedisCA(caFile, redisURL, problems);
+    if (ca) config.redisCA = ca;
+  }
   const stateFile = pick('--state-file', 'MODELROUTE_STATE_FILE');
   if (stateFile) config.stateFile = stateFile;
   const key = dataKey(env, problems);

@@ -2,7 +2,7 @@
  * Sends one decided request upstream and the answer back to the client. Backends are tried in the
  * decision's order, each up to `retry.attempts` times, but only while nothing has reached the client: once
  * the first byte is written the answer is committed, and a failure mid-stream ends it with an SSE error
- * event. Open circuits are skipped without waiting. Usage is recorded after the answer, off the hot path.
+ * event (and counts against the backend's circuit). Open circuits are skipped without waiting. Usage is recorded after the answer, off the hot path.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -52,6 +52,8 @@ interface Failure {
   /** The upstream's own answer, passed through if no other backend answers. */
   answer?: { status: number; headers: Record<string, string>; body: Buffer };
   error?: Error;
+  /** The answer had already reached the client when it failed (mid-stream): counted, never retried. */
+  committed?: boolean;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -103,6 +105,7 @@ export async function forward(deps: ForwarderDeps, call: Call): Promise<void> {
       if (call.clientGone.aborted) return deps.breakers.release(key);
       const retryAfter = failure.kind === '429' ? parseRetryAfter(failure.answer?.headers['retry-after']) : undefined;
       deps.breakers.failure(key, retryAfter);
+      if (failure.committed) return;
       last = failure;
       if (!on.includes(failure.kind)) return deliverFailure(deps, call, failure);
       deps.onFallback(d, b, failure.kind);
@@ -187,8 +190,8 @@ async function attempt(
     }
     const type = header(r.headers, 'content-type') ?? '';
     if (status < 300 && type.includes('text/event-stream')) {
-      await stream(deps, call, b, r, sentAt, obs);
-      return undefined;
+      const broke = await stream(deps, call, b, r, sentAt, obs);
+      return broke ? { kind: broke, backend: b, committed: true } : undefined;
     }
     let buf: Buffer;
     try {

@@ -63,6 +63,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['route'] as const,
       registers,
     }),
+    inFlight: new Gauge({
+      name: 'modelroute_sidecar_requests_in_flight',
+      help: 'Requests (streams included) in flight, the count --max-streams and --max-streams-per-client cap.',
+      registers,
+    }),
     usagePending: new Gauge({
       name: 'modelroute_sidecar_usage_pending_counters',
       help: 'Usage counters not yet flushed to Redis.',

@@ -5,17 +5,19 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DecideContext, Decision, TableBackend } from '../core/api/types.js';
 import { createAdminServer } from './admin-server.js';
 import { answerClientError } from './errors.js';
 import { createApiHandler } from './api-handler.js';
 import { BudgetSpend } from './budget-spend.js';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
+import { ClientLimits, type ClientLimitOptions } from './client-limits.js';
 import { Credentials, type CredentialResolver, type DataKeySource } from './credentials.js';
 import type { ForwarderDeps } from './forwarder.js';
 import { createMetrics, labelCache, type Metrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
+import { connectRedis, type RedisEndpoint } from './redis-connection.js';
 import { RedisTableStore } from './redis-table-store.js';
 import { loadScorer } from './scorer.js';
 import { ShareThresholds } from './share-thresholds.js';
@@ -36,12 +38,19 @@ export interface SidecarOptions {
   namespace: string;
   /** Tables, usage and budgets from this Redis. Required unless `createStore` is given. */
   redisURL?: string;
+  /** PEM of the CA for a rediss:// URL. */
+  redisCA?: string;
+  /** `redisURL` is a seed node of a Redis Cluster. */
+  redisCluster?: boolean;
   /** Another table source (local mode); usage and budgets then stay in memory only. */
   createStore?: (hooks: TableStoreHooks) => TableStore;
+  /** Last good tables; usage unflushed at shutdown is kept next to it (`usageFileOf`) and replayed at start. */
   stateFile?: string;
   dataKey?: DataKeySource;
   resolveCredential?: CredentialResolver;
   bodyLimit?: number;
+  /** Concurrent requests per client address and in total (default 256 per client, no total cap; 0 = unlimited). */
+  limits?: Partial<ClientLimitOptions>;
   breaker?: BreakerOptions;
   /** Index check period (ms). */
   checkIntervalMs?: number;
@@ -67,11 +76,15 @@ export interface Sidecar {
   store: TableStore;
   metrics: Metrics;
   usage?: UsageRecorder;
-  /** Stops accepting, lets in-flight requests finish (up to drainMs), flushes usage, closes everything. */
+  /**
+   * Stops accepting, lets in-flight requests finish (up to drainMs), flushes usage (saving what Redis does not
+   * take next to the state file), closes everything.
+   */
   close(drainMs?: number): Promise<void>;
 }
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+export const DEFAULT_MAX_STREAMS_PER_CLIENT = 256;
 
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const log = o.log ?? ((m: string) => console.error(`modelroute-sidecar: ${m}`));
@@ -99,8 +112,13 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   if (o.createStore) store = o.createStore(hooks);
   else {
     if (!o.redisURL) throw new Error('startSidecar: redisURL or createStore is required');
-    redis = connect(o.redisURL, log);
-    subscriber = connect(o.redisURL, log);
+    const endpoint: RedisEndpoint = {
+      url: o.redisURL,
+      ...(o.redisCA && { ca: o.redisCA }),
+      ...(o.redisCluster && { cluster: true }),
+    };
+    redis = connect(endpoint, log);
+    subscriber = connect(endpoint, log);
     store = new RedisTableStore({
       redis,
       subscriber,
@@ -117,6 +135,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         ...(o.flushMs && { flushMs: o.flushMs }),
         onError: () => metrics.usageFlushFailures.inc(),
         onSpendApplied: (spend) => budget?.applied(spend),
+        ...(o.stateFile && { pendingFile: usageFileOf(o.stateFile) }),
+        log,
       })
     : undefined;
   if (redis) budget = new BudgetSpend(redis, o.namespace, () => store.current(), usage);
@@ -156,17 +176,22 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     onAnswered: (d, backend, status) => requestsOf(d.table.route.name, backend, String(status)).inc(),
     ...(observer && { startAttempt: (d: Decision, b: TableBackend) => observer.attempt(d, b) }),
   };
+  const limits = new ClientLimits({
+    perClient: o.limits?.perClient ?? DEFAULT_MAX_STREAMS_PER_CLIENT,
+    total: o.limits?.total ?? 0,
+  });
   const handler = createApiHandler({
     store,
     ctx,
     forwarder,
     bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    limits,
     onRefused: (status) => metrics.requests.labels('-', '-', String(status)).inc(),
     onDecided: (d) => thresholds.observe(d.table, d.score),
     ...(observer && { observer }),
   });
 
-  await store.start();
+  await Promise.all([store.start(), usage?.restore()]);
   usage?.start();
   budget?.start();
 
@@ -183,6 +208,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       for (const key of breakers.entries())
         metrics.circuitState.labels(key).set({ closed: 0, open: 1, 'half-open': 2 }[breakers.state(key)]);
       metrics.usagePending.set(usage?.pendingFields() ?? 0);
+      metrics.inFlight.set(limits.size());
     });
     adminUrl = `http://${await listenOn(admin, o.admin ?? { host: '127.0.0.1', port: 15501 })}`;
   }
@@ -218,8 +244,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   };
 }
 
-function connect(url: string, log: (m: string) => void): Redis {
-  const r = new Redis(url, {
+function connect(endpoint: RedisEndpoint, log: (m: string) => void): Redis {
+  const r = connectRedis(endpoint, {
     // Fail fast while Redis is away: the request path never waits, and the flusher keeps its batch.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -232,6 +258,11 @@ function connect(url: string, log: (m: string) => void): Redis {
   });
   r.on('ready', () => (last = ''));
   return r;
+}
+
+/** Usage Redis had not acknowledged at the last shutdown, kept next to the state file. */
+export function usageFileOf(stateFile: string): string {
+  return `${stateFile.replace(/\.json$/, '')}.usage.json`;
 }
 
 function listenOn(server: Server, at: HostPort): Promise<string> {

@@ -1,11 +1,12 @@
 /**
  * Delivers a committed SSE answer: headers first, then the upstream events as they come, with the client's
  * backpressure carried back to the upstream socket. From here on nothing is retried; an upstream failure ends
- * the stream with an in-band error event. Usage is read from the stream as it passes.
+ * the stream with an in-band error event, and the failure is reported back so it counts against the backend's
+ * circuit. Usage is read from the stream as it passes.
  */
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { TableBackend } from '../core/api/types.js';
+import type { FailureKind, TableBackend } from '../core/api/types.js';
 import { errorJSON } from './errors.js';
 import { explainHeaders } from './explain-headers.js';
 import type { Call, ForwarderDeps } from './forwarder.js';
@@ -20,7 +21,7 @@ export async function stream(
   r: Dispatcher.ResponseData,
   sentAt: number,
   obs: AttemptObserver | undefined,
-): Promise<void> {
+): Promise<FailureKind | undefined> {
   const { res, parsed, decision: d } = call;
   const tap = new SseUsageTap(parsed.endpoint, !parsed.clientWantsStreamUsage);
   res.writeHead(r.statusCode, {
@@ -33,6 +34,7 @@ export async function stream(
   obs?.firstChunk();
   deps.onOverhead((sentAt - call.startedAt) / 1000);
   deps.onAnswered(d, b.name, r.statusCode);
+  let failed: FailureKind | undefined;
   try {
     await relay(r.body, tap, res);
     if (tap.tornTail) {
@@ -40,6 +42,7 @@ export async function stream(
       const message = `backend ${b.name} ended the stream in the middle of an event`;
       res.end(`\n\ndata: ${errorJSON('api_error', 'upstream_stream_truncated', message)}\n\n`);
       obs?.end({ kind: 'upstream_stream_error', error: new Error(message) });
+      failed = '5xx';
     } else {
       res.end();
       obs?.end();
@@ -53,8 +56,16 @@ export async function stream(
       const message = `backend ${b.name} stream failed: ${(err as Error).message}`;
       res.end(`data: ${errorJSON('api_error', 'upstream_stream_error', message)}\n\n`);
     }
+    // A client that left says nothing about the backend; a stall or a reset does.
+    if (!call.clientGone.aborted) failed = isTimeout(err) ? 'timeout' : 'connect-error';
   }
   await settleUsage(deps, call, b, tap.usage, () => tap.outputText());
+  return failed;
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT';
 }
 
 /**

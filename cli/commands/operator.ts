@@ -3,13 +3,13 @@
  * starts the operator and its admin server, and on SIGTERM/SIGINT releases the lease and exits.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
 import { startAdminServer } from '../../operator/admin-server.js';
 import { OPERATOR_FLAGS, parseOperatorConfig } from '../../operator/config.js';
 import { OperatorError } from '../../operator/errors.js';
 import { jsonLogger } from '../../operator/log.js';
 import { OperatorMetrics } from '../../operator/metrics.js';
 import { Operator } from '../../operator/operator.js';
+import { connectRedis } from '../../sidecar/redis-connection.js';
 import { startTelemetry } from '../../telemetry/otel.js';
 import { InjectionConfigError } from '../../operator/webhook/injection-config.js';
 import { runWebhook, webhookSettingsFromEnv, type WebhookSettings } from '../../operator/webhook/index.js';
@@ -43,10 +43,10 @@ export async function run(argv: string[]): Promise<number> {
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
   // Retry forever: the operator must ride out a Redis restart, and the guard republishes on reconnect.
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 3,
-    retryStrategy: (n) => Math.min(100 * 2 ** n, 5_000),
-  });
+  const redis = connectRedis(
+    { url: config.redisUrl, ...(config.redisCA && { ca: config.redisCA }), cluster: config.redisCluster },
+    { maxRetriesPerRequest: 3, retryStrategy: (n) => Math.min(100 * 2 ** n, 5_000) },
+  );
   redis.on('error', (err: Error) => log.debug('redis error', { error: err.message }));
 
   let exitCode = 0;

@@ -82,7 +82,13 @@ export async function startCli<T>(o: CliOptions<T>): Promise<CliProcess<T>> {
 }
 
 /** Starts `modelroute sidecar` on free ports; resolves with its API and admin URLs once it logged them. */
-export function startSidecarProcess(opts: { redisURL: string; namespace: string; env: Record<string, string> }) {
+export function startSidecarProcess(opts: {
+  redisURL: string;
+  namespace: string;
+  env: Record<string, string>;
+  /** More flags (e.g. --redis-ca, --state-file). */
+  args?: string[];
+}) {
   return startCli({
     role: 'sidecar',
     args: [
@@ -93,6 +99,7 @@ export function startSidecarProcess(opts: { redisURL: string; namespace: string;
       '--check-interval-ms=200',
       '--flush-ms=100',
       '--drain-ms=2000',
+      ...(opts.args ?? []),
     ],
     env: opts.env,
     ready: (line) => {
@@ -108,6 +115,8 @@ export function startOperatorProcess(opts: {
   redisURL: string;
   namespace: string;
   env: Record<string, string>;
+  /** More flags (e.g. --redis-cluster). */
+  args?: string[];
 }) {
   return startCli({
     role: 'operator',
@@ -120,6 +129,7 @@ export function startOperatorProcess(opts: {
       opts.redisURL,
       '--namespaces',
       opts.namespace,
+      ...(opts.args ?? []),
     ],
     env: opts.env,
     ready: (line) => {

@@ -81,80 +81,99 @@ async function usageOf(scope: string): Promise<{ requests: number; input: number
 }
 
 describe('Redis killed under load', () => {
-  test(`${LOAD} requests while Redis is SIGKILLed and restarted: none fails, counters exact`, async () => {
-    const alias = await routeAB();
-    a.reset();
-    b.reset();
-    const route = `r${n}`;
-    let done = 0;
-    let failed = 0;
-    let next = 0;
-    const failures: string[] = [];
-    const one = async (i: number) => {
-      const content = `q${i} ${'w '.repeat(i % 17)}`;
-      if (i % 3 === 0) {
-        let text = '';
-        for await (const ch of await openai.chat.completions.create({
-          model: alias,
-          messages: [{ role: 'user', content }],
-          stream: true,
-        }))
-          text += ch.choices[0]?.delta.content ?? '';
-        if (!text.includes('reply from a')) throw new Error(`stream ${i}: ${text}`);
-      } else {
-        const c = await openai.chat.completions.create({ model: alias, messages: [{ role: 'user', content }] });
-        if (!c.choices[0]!.message.content!.includes('reply from a')) throw new Error(`json ${i}`);
-      }
-    };
-    const worker = async () => {
-      while (next < LOAD) {
-        const i = next++;
-        await one(i).catch((err: Error) => {
-          failed++;
-          failures.push(`${i}: ${err.message}`);
-        });
-        done++;
-      }
-    };
-    // The faults happen while the workers run: kill at 30 %, back at 60 %.
-    const chaos = (async () => {
-      await waitFor(() => done >= LOAD * 0.3, { timeoutMs: 60_000, intervalMs: 5, message: '30 % done' });
-      await redis.kill();
-      const killedAt = done;
-      await waitFor(() => done >= LOAD * 0.6, { timeoutMs: 60_000, intervalMs: 5, message: '60 % done' });
-      await redis.restart();
-      return { killedAt, restartedAt: done };
-    })();
-    await Promise.all(Array.from({ length: 8 }, worker));
-    const { killedAt, restartedAt } = await chaos;
-    expect(failures.slice(0, 5)).toEqual([]);
-    expect(failed).toBe(0);
-    // Every answered request's usage reaches Redis once Redis is back: nothing lost, nothing doubled.
-    const sent = a.totalUsage();
-    await waitFor(
-      async () => sidecar.usage!.pendingFields() === 0 && (await usageOf(`route:${route}`)).requests >= LOAD,
-      {
-        timeoutMs: 15_000,
-        message: 'usage flushed',
-      },
-    );
-    const counted = await usageOf(`route:${route}`);
-    expect(counted).toEqual({ requests: LOAD, input: sent.input, output: sent.output });
-    expect(b.requests).toHaveLength(0);
-    console.log(
-      `redis kill -9 under load: sent ${LOAD}, failed ${failed}, killed at ${killedAt}, restarted at ${restartedAt}; ` +
-        `upstream usage ${sent.input}/${sent.output}, counted ${counted.input}/${counted.output}, lost ${sent.input - counted.input}/${sent.output - counted.output}`,
-    );
-  }, 90_000);
+  test(
+    `${LOAD} requests while Redis is SIGKILLed and restarted: none fails, counters exact`,
+    async () => {
+      const alias = await routeAB();
+      a.reset();
+      b.reset();
+      const route = `r${n}`;
+      let done = 0;
+      let failed = 0;
+      let next = 0;
+      const failures: string[] = [];
+      const one = async (i: number) => {
+        const content = `q${i} ${'w '.repeat(i % 17)}`;
+        if (i % 3 === 0) {
+          let text = '';
+          for await (const ch of await openai.chat.completions.create({
+            model: alias,
+            messages: [{ role: 'user', content }],
+            stream: true,
+          }))
+            text += ch.choices[0]?.delta.content ?? '';
+          if (!text.includes('reply from a')) throw new Error(`stream ${i}: ${text}`);
+        } else {
+          const c = await openai.chat.completions.create({ model: alias, messages: [{ role: 'user', content }] });
+          if (!c.choices[0]!.message.content!.includes('reply from a')) throw new Error(`json ${i}`);
+        }
+      };
+      const worker = async () => {
+        while (next < LOAD) {
+          const i = next++;
+          await one(i).catch((err: Error) => {
+            failed++;
+            failures.push(`${i}: ${err.message}`);
+          });
+          done++;
+        }
+      };
+      // The faults happen while the workers run: kill at 30 %, back at 60 %.
+      const chaos = (async () => {
+        await waitFor(() => done >= LOAD * 0.3, { timeoutMs: 60_000, intervalMs: 5, message: '30 % done' });
+        await redis.kill();
+        const killedAt = done;
+        await waitFor(() => done >= LOAD * 0.6, { timeoutMs: 60_000, intervalMs: 5, message: '60 % done' });
+        await redis.restart();
+        return { killedAt, restartedAt: done };
+      })();
+      await Promise.all(Array.from({ length: 8 }, worker));
+      const { killedAt, restartedAt } = await chaos;
+      expect(failures.slice(0, 5)).toEqual([]);
+      expect(failed).toBe(0);
+      // Every answered request's usage reaches Redis once Redis is back: nothing lost, nothing doubled.
+      const sent = a.totalUsage();
+      await waitFor(
+        async () => sidecar.usage!.pendingFields() === 0 && (await usageOf(`route:${route}`)).requests >= LOAD,
+        {
+          timeoutMs: 15_000,
+          message: 'usage flushed',
+        },
+      );
+      const counted = await usageOf(`route:${route}`);
+      expect(counted).toEqual({ requests: LOAD, input: sent.input, output: sent.output });
+      expect(b.requests).toHaveLength(0);
+      console.log(
+        `redis kill -9 under load: sent ${LOAD}, failed ${failed}, killed at ${killedAt}, restarted at ${restartedAt}; ` +
+          `upstream usage ${sent.input}/${sent.output}, counted ${counted.input}/${counted.output}, lost ${sent.input - counted.input}/${sent.output - counted.output}`,
+      );
+    },
+    Math.max(90_000, LOAD * 60),
+  );
 });
 
 describe('upstream faults', () => {
   let baseTimers = 0;
+  // For the rounds of faults: a circuit that never opens, so every round reaches the faulty upstream.
+  let tolerant: Sidecar;
   beforeAll(async () => {
+    tolerant = await startTestSidecar(redis.url, { breaker: { failureThreshold: 1_000_000 } });
     // Warm the pools so the baseline includes their keep-alive sockets.
     const alias = await routeAB();
+    await waitFor(() => tolerant.store.current().length === sidecar.store.current().length, {
+      timeoutMs: 5000,
+      message: 'tolerant sidecar has the routes',
+    });
     await openai.chat.completions.create({ model: alias, messages: [{ role: 'user', content: 'warm' }] });
+    await fetch(`${tolerant.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: alias, messages: [{ role: 'user', content: 'warm' }] }),
+    }).then((x) => x.text());
     baseTimers = timers();
+  });
+  afterAll(async () => {
+    await tolerant?.close();
   });
 
   test('a stream that stalls halfway ends with a clean in-band error and the upstream is closed', async () => {
@@ -175,6 +194,46 @@ describe('upstream faults', () => {
     expect(text).toBe('reply from ');
     await a.requests[0]!.clientClosed;
     expect(b.requests).toHaveLength(0); // committed: no fallback after the first byte
+  });
+
+  test('streams that break after the first byte count against the circuit: no fallback for them, then the backend is skipped', async () => {
+    const alias = await routeAB({ idleMs: 300 });
+    a.reset();
+    b.reset();
+    // Threshold 3: a reset, a stall (idle timeout) and a torn event, each after bytes reached the client.
+    a.enqueue(
+      { stream: { resetAfterChunks: 1 } },
+      { stream: { stallAfterChunks: 1 } },
+      { stream: { truncateAfterChunks: 1 } },
+    );
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${sidecar.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: alias, messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-modelroute-backend')).toBe('a');
+      const body = await res.text();
+      expect(body).toContain('reply');
+      outcomes.push(/"code":"(upstream_stream_[a-z]+)"/.exec(body)?.[1] ?? 'none');
+    }
+    expect(outcomes).toEqual(['upstream_stream_error', 'upstream_stream_error', 'upstream_stream_truncated']);
+    expect(b.requests).toHaveLength(0); // committed answers are never sent elsewhere
+    // The circuit of a is open now: the next calls go straight to b without reaching a.
+    for (let i = 0; i < 2; i++) {
+      let text = '';
+      const { data, response } = await openai.chat.completions
+        .create({ model: alias, messages: [{ role: 'user', content: 'hi' }], stream: true })
+        .withResponse();
+      for await (const ch of data) text += ch.choices[0]?.delta.content ?? '';
+      expect(response.headers.get('x-modelroute-backend')).toBe('b');
+      expect(text).toContain('reply from b');
+    }
+    expect(a.requests).toHaveLength(3);
+    const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+    expect(metrics).toContain(`modelroute_sidecar_circuit_state{backend="${NS}/r${n}/a"} 1`);
   });
 
   test('a truncated SSE event (no [DONE]) reaches the client as an error, not a silent short answer', async () => {
@@ -284,8 +343,12 @@ describe('upstream faults', () => {
 
   test('rounds of every fault leave no socket or timer behind', async () => {
     const alias = await routeAB({ idleMs: 300 });
+    await waitFor(() => tolerant.store.current().some((t) => t.match.models.includes(alias)), {
+      timeoutMs: 5000,
+      message: `tolerant sidecar has ${alias}`,
+    });
     const ask = (stream: boolean) =>
-      fetch(`${sidecar.url}/v1/chat/completions`, {
+      fetch(`${tolerant.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: alias, messages: [{ role: 'user', content: 'hi' }], stream }),

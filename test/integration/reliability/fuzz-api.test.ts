@@ -16,7 +16,7 @@ import { client, publish, redisClient, startTestSidecar, tableOf, fixedRoute } f
 const LIMIT = 256 * 1024;
 const BODY_CASES = Number(process.env.FUZZ_CASES ?? 3000);
 const HEADER_CASES = Number(process.env.FUZZ_HEADER_CASES ?? 400);
-const BUDGET_MS = 25_000;
+const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 25_000);
 const PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'];
 const ODD_PATHS = [
   '/v1/models',
@@ -176,90 +176,98 @@ function openAIShaped(text: string): boolean {
 }
 
 describe('fuzzing the API', () => {
-  test('generated bodies: no 5xx of its own, every error OpenAI-shaped', async () => {
-    const seed = fuzzSeed();
-    const p = new Prng(seed);
-    const started = Date.now();
-    const tally = new Map<string, number>();
-    const problems: string[] = [];
-    let ran = 0;
-    const worker = async () => {
-      while (ran < BODY_CASES && Date.now() - started < BUDGET_MS) {
-        const i = ran++;
-        const c = makeCase(p);
-        const res = await agent
-          .request({
-            origin: sidecar.url,
-            path: c.path,
-            method: c.method as 'POST',
-            headers: c.contentType ? { 'content-type': c.contentType } : {},
-            ...(c.method !== 'GET' && { body: c.body }),
-            signal: AbortSignal.timeout(5000),
-          })
-          .catch((err: Error) => err);
-        if (res instanceof Error) {
-          problems.push(`#${i} ${c.kind} ${c.method} ${c.path}: ${res.message}`);
-          continue;
+  test(
+    'generated bodies: no 5xx of its own, every error OpenAI-shaped',
+    async () => {
+      const seed = fuzzSeed();
+      const p = new Prng(seed);
+      const started = Date.now();
+      const tally = new Map<string, number>();
+      const problems: string[] = [];
+      let ran = 0;
+      const worker = async () => {
+        while (ran < BODY_CASES && Date.now() - started < BUDGET_MS) {
+          const i = ran++;
+          const c = makeCase(p);
+          const res = await agent
+            .request({
+              origin: sidecar.url,
+              path: c.path,
+              method: c.method as 'POST',
+              headers: c.contentType ? { 'content-type': c.contentType } : {},
+              ...(c.method !== 'GET' && { body: c.body }),
+              signal: AbortSignal.timeout(5000),
+            })
+            .catch((err: Error) => err);
+          if (res instanceof Error) {
+            problems.push(`#${i} ${c.kind} ${c.method} ${c.path}: ${res.message}`);
+            continue;
+          }
+          const text = await res.body.text();
+          const key = `${res.statusCode}`;
+          tally.set(key, (tally.get(key) ?? 0) + 1);
+          if (res.statusCode >= 500)
+            problems.push(`#${i} ${c.kind} ${c.method} ${c.path}: ${res.statusCode} ${text.slice(0, 200)}`);
+          else if (res.statusCode >= 400 && !openAIShaped(text))
+            problems.push(`#${i} ${c.kind}: ${res.statusCode} not OpenAI-shaped: ${text.slice(0, 200)}`);
         }
-        const text = await res.body.text();
-        const key = `${res.statusCode}`;
-        tally.set(key, (tally.get(key) ?? 0) + 1);
-        if (res.statusCode >= 500)
-          problems.push(`#${i} ${c.kind} ${c.method} ${c.path}: ${res.statusCode} ${text.slice(0, 200)}`);
-        else if (res.statusCode >= 400 && !openAIShaped(text))
-          problems.push(`#${i} ${c.kind}: ${res.statusCode} not OpenAI-shaped: ${text.slice(0, 200)}`);
+      };
+      await Promise.all(Array.from({ length: 6 }, worker));
+      console.log(
+        `fuzz-api seed=${seed}: ${ran} body cases in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries(tally))}`,
+      );
+      expect(problems.slice(0, 20)).toEqual([]);
+      expect(ran).toBeGreaterThanOrEqual(Math.min(BODY_CASES, 1000));
+      // The upstream only ever saw the fixed endpoint paths, with the table's model.
+      for (const q of up.requests) {
+        expect(PATHS).toContain(q.path);
+        expect((q.body as { model?: unknown }).model).toBe('up-model');
       }
-    };
-    await Promise.all(Array.from({ length: 6 }, worker));
-    console.log(
-      `fuzz-api seed=${seed}: ${ran} body cases in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries(tally))}`,
-    );
-    expect(problems.slice(0, 20)).toEqual([]);
-    expect(ran).toBeGreaterThanOrEqual(Math.min(BODY_CASES, 1000));
-    // The upstream only ever saw the fixed endpoint paths, with the table's model.
-    for (const q of up.requests) {
-      expect(PATHS).toContain(q.path);
-      expect((q.body as { model?: unknown }).model).toBe('up-model');
-    }
-    const ok = await client(sidecar).chat.completions.create({
-      model: 'm',
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-    expect(ok.choices[0]!.message.content).toBe('reply from up to up-model');
-  });
+      const ok = await client(sidecar).chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(ok.choices[0]!.message.content).toBe('reply from up to up-model');
+    },
+    BUDGET_MS + 90_000,
+  );
 
-  test('generated headers and request lines on a raw socket: no 5xx, every answer OpenAI-shaped', async () => {
-    const p = new Prng(fuzzSeed() + 1);
-    const good = '{"model":"m","messages":[{"role":"user","content":"hi"}]}';
-    const problems: string[] = [];
-    const tally = new Map<string, number>();
-    const started = Date.now();
-    let ran = 0;
-    const worker = async () => {
-      while (ran < HEADER_CASES && Date.now() - started < BUDGET_MS) {
-        const i = ran++;
-        const { head, body, kind } = rawCase(p, good);
-        const answer = await rawExchange(sidecar.url, Buffer.concat([Buffer.from(head), Buffer.from(body)]));
-        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
-        tally.set(`${kind}:${status}`, (tally.get(`${kind}:${status}`) ?? 0) + 1);
-        const text = answer.slice(answer.indexOf('\r\n\r\n') + 4);
-        if (status === 0) problems.push(`#${i} ${kind}: no answer: ${JSON.stringify(head.slice(0, 120))}`);
-        else if (status >= 500) problems.push(`#${i} ${kind}: ${status} ${text.slice(0, 200)}`);
-        else if (status >= 400 && !openAIShaped(text))
-          problems.push(`#${i} ${kind}: ${status} not OpenAI-shaped: ${JSON.stringify(answer.slice(0, 160))}`);
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, worker));
-    console.log(
-      `fuzz-api headers: ${ran} raw cases in ${Date.now() - started} ms; ${JSON.stringify(Object.fromEntries(tally))}`,
-    );
-    expect(problems.slice(0, 20)).toEqual([]);
-    const ok = await client(sidecar).chat.completions.create({
-      model: 'm',
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-    expect(ok.choices[0]!.message.content).toBe('reply from up to up-model');
-  });
+  test(
+    'generated headers and request lines on a raw socket: no 5xx, every answer OpenAI-shaped',
+    async () => {
+      const p = new Prng(fuzzSeed() + 1);
+      const good = '{"model":"m","messages":[{"role":"user","content":"hi"}]}';
+      const problems: string[] = [];
+      const tally = new Map<string, number>();
+      const started = Date.now();
+      let ran = 0;
+      const worker = async () => {
+        while (ran < HEADER_CASES && Date.now() - started < BUDGET_MS) {
+          const i = ran++;
+          const { head, body, kind } = rawCase(p, good);
+          const answer = await rawExchange(sidecar.url, Buffer.concat([Buffer.from(head), Buffer.from(body)]));
+          const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+          tally.set(`${kind}:${status}`, (tally.get(`${kind}:${status}`) ?? 0) + 1);
+          const text = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+          if (status === 0) problems.push(`#${i} ${kind}: no answer: ${JSON.stringify(head.slice(0, 120))}`);
+          else if (status >= 500) problems.push(`#${i} ${kind}: ${status} ${text.slice(0, 200)}`);
+          else if (status >= 400 && !openAIShaped(text))
+            problems.push(`#${i} ${kind}: ${status} not OpenAI-shaped: ${JSON.stringify(answer.slice(0, 160))}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+      console.log(
+        `fuzz-api headers: ${ran} raw cases in ${Date.now() - started} ms; ${JSON.stringify(Object.fromEntries(tally))}`,
+      );
+      expect(problems.slice(0, 20)).toEqual([]);
+      const ok = await client(sidecar).chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(ok.choices[0]!.message.content).toBe('reply from up to up-model');
+    },
+    BUDGET_MS + 90_000,
+  );
 });
 
 function rawCase(p: Prng, good: string): { head: string; body: string; kind: string } {

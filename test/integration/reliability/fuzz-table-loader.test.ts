@@ -16,7 +16,7 @@ import { Prng, corrupt, deepNesting, fuzzSeed, randomJson } from '../../helpers/
 import { NS, backend, publish, redisClient, route, startTestSidecar, tableOf, fixedRoute } from '../sidecar/support.js';
 
 const CASES = Number(process.env.FUZZ_TABLE_CASES ?? 1500);
-const BUDGET_MS = 30_000;
+const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 30_000);
 
 let redis: RedisServer;
 let r: Redis;
@@ -120,50 +120,54 @@ function badValue(p: Prng, text: string): { kind: string; raw: Buffer } {
 }
 
 describe('fuzzing the table loader', () => {
-  test('every corrupted value is refused and the last good table keeps serving', async () => {
-    const store = sidecar.store as RedisTableStore;
-    expect(await servedVersion()).toBe(good.tableVersion);
-    const seed = fuzzSeed();
-    const p = new Prng(seed);
-    const text = JSON.stringify(good);
-    const tally = new Map<string, number>();
-    const started = Date.now();
-    let ran = 0;
-    for (; ran < CASES && Date.now() - started < BUDGET_MS; ran++) {
-      const { kind, raw } = badValue(p, text);
-      tally.set(kind, (tally.get(kind) ?? 0) + 1);
-      // Each case under its own index version, so the loader never skips it as already refused.
-      const version = `fuzz-${ran}`;
-      await r.multi().set(tableKey, raw).set(versionKey, version).hset(indexKey, 'main', version).exec();
-      await store.check();
-      const loaded = store.current();
-      if (loaded.length !== 1 || loaded[0]!.tableVersion !== good.tableVersion)
-        throw new Error(
-          `case #${ran} (${kind}, seed ${seed}) replaced the good table: ${raw.toString().slice(0, 300)}`,
-        );
-      if (ran % 50 === 0) expect(await servedVersion()).toBe(good.tableVersion);
-    }
-    console.log(
-      `fuzz-table-loader seed=${seed}: ${ran} corrupted values in ${Date.now() - started} ms; ${JSON.stringify(Object.fromEntries(tally))}`,
-    );
-    expect(ran).toBeGreaterThanOrEqual(Math.min(CASES, 500));
-    expect(await servedVersion()).toBe(good.tableVersion);
-    const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
-    const rejected = Number(/modelroute_sidecar_tables_rejected_total\{route="main"\} (\d+)/.exec(metrics)?.[1]);
-    expect(rejected).toBeGreaterThan(ran / 2);
+  test(
+    'every corrupted value is refused and the last good table keeps serving',
+    async () => {
+      const store = sidecar.store as RedisTableStore;
+      expect(await servedVersion()).toBe(good.tableVersion);
+      const seed = fuzzSeed();
+      const p = new Prng(seed);
+      const text = JSON.stringify(good);
+      const tally = new Map<string, number>();
+      const started = Date.now();
+      let ran = 0;
+      for (; ran < CASES && Date.now() - started < BUDGET_MS; ran++) {
+        const { kind, raw } = badValue(p, text);
+        tally.set(kind, (tally.get(kind) ?? 0) + 1);
+        // Each case under its own index version, so the loader never skips it as already refused.
+        const version = `fuzz-${ran}`;
+        await r.multi().set(tableKey, raw).set(versionKey, version).hset(indexKey, 'main', version).exec();
+        await store.check();
+        const loaded = store.current();
+        if (loaded.length !== 1 || loaded[0]!.tableVersion !== good.tableVersion)
+          throw new Error(
+            `case #${ran} (${kind}, seed ${seed}) replaced the good table: ${raw.toString().slice(0, 300)}`,
+          );
+        if (ran % 50 === 0) expect(await servedVersion()).toBe(good.tableVersion);
+      }
+      console.log(
+        `fuzz-table-loader seed=${seed}: ${ran} corrupted values in ${Date.now() - started} ms; ${JSON.stringify(Object.fromEntries(tally))}`,
+      );
+      expect(ran).toBeGreaterThanOrEqual(Math.min(CASES, 500));
+      expect(await servedVersion()).toBe(good.tableVersion);
+      const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+      const rejected = Number(/modelroute_sidecar_tables_rejected_total\{route="main"\} (\d+)/.exec(metrics)?.[1]);
+      expect(rejected).toBeGreaterThan(ran / 2);
 
-    // The loader is not wedged: a new good table is taken at once.
-    const next = tableOf(
-      route('main', {
-        match: { models: ['m'] },
-        backends: [backend('up', up.baseURL, { model: 'up-model-2' })],
-        strategy: { fixed: { backend: 'up' } },
-      }),
-    );
-    await publish(r, next);
-    await store.check();
-    expect(await servedVersion()).toBe(next.tableVersion);
-  });
+      // The loader is not wedged: a new good table is taken at once.
+      const next = tableOf(
+        route('main', {
+          match: { models: ['m'] },
+          backends: [backend('up', up.baseURL, { model: 'up-model-2' })],
+          strategy: { fixed: { backend: 'up' } },
+        }),
+      );
+      await publish(r, next);
+      await store.check();
+      expect(await servedVersion()).toBe(next.tableVersion);
+    },
+    BUDGET_MS + 90_000,
+  );
 
   test('an index entry whose table key is missing keeps the last good table', async () => {
     const store = sidecar.store as RedisTableStore;

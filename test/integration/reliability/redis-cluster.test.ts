@@ -1,19 +1,25 @@
 /**
- * The Redis key layout on a real Redis Cluster (three masters, one replica each, on loopback). The operator
- * and sidecar mains take a single Redis URL (a standalone client), so this drives their store modules with an
- * injected ioredis.Cluster: the operator's RedisStore writes (Lua, one slot), the sidecar's RedisTableStore
- * follows (pub/sub hint + index check) and its UsageRecorder flushes; then the master holding the namespace's
- * slot is killed and the replica that takes over still has every table.
+ * The Redis key layout on a real Redis Cluster (three masters, one replica each, on loopback). First the store
+ * modules with an injected ioredis.Cluster: the operator's RedisStore writes (Lua, one slot), the sidecar's
+ * RedisTableStore follows (pub/sub hint + index check) and its UsageRecorder flushes; then the master holding the
+ * namespace's slot is killed and the replica that takes over still has every table. Then the mains as processes
+ * (`modelroute operator --redis-cluster` and `modelroute sidecar --redis-cluster`, seeded with one live node):
+ * kubectl apply to an answer through the cluster, with the usage counted in it.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
+import OpenAI from 'openai';
 import type { RoutingTable } from '../../../core/api/types.js';
 import { RedisStore } from '../../../operator/redis-store.js';
 import { keys } from '../../../sidecar/redis-keys.js';
 import { RedisTableStore } from '../../../sidecar/redis-table-store.js';
 import { UsageRecorder } from '../../../sidecar/usage-recorder.js';
+import { startKube, type Kube } from '../../helpers/control-plane.js';
+import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster.js';
 import { waitFor } from '../../helpers/wait.js';
+import { startOperatorProcess, startSidecarProcess, type CliProcess } from '../e2e/cli-process.js';
+import { applyCRD, createNamespace, uniqueNs } from '../operator/fixtures.js';
 import { NS, backend, route, tableOf } from '../sidecar/support.js';
 
 let cluster: RedisCluster;
@@ -39,6 +45,26 @@ function tableNamed(name: string, model = `${name}-model`): RoutingTable {
       strategy: { fixed: { backend: 'up' } },
     }),
   );
+}
+
+/** Port of the live master that serves the slot of a namespace's keys. */
+async function ownerOf(ns: string): Promise<number> {
+  const port = (await cluster.masters())[0]!;
+  const slot = Number((await cluster.cli(port, 'cluster', 'keyslot', keys.index(ns))).trim());
+  const owner = (await cluster.cli(port, 'cluster', 'nodes'))
+    .split('\n')
+    .filter((l) => /\bmaster\b/.test(l) && !/\bfail\b/.test(l))
+    .find((l) =>
+      l
+        .trim()
+        .split(' ')
+        .slice(8)
+        .some((range) => {
+          const [lo, hi = lo] = range.split('-').map(Number);
+          return slot >= lo! && slot <= hi!;
+        }),
+    )!;
+  return Number(/127\.0\.0\.1:(\d+)@/.exec(owner)![1]);
 }
 
 beforeAll(async () => {
@@ -149,21 +175,7 @@ describe('Redis Cluster', () => {
   });
 
   test('killing the master that holds the namespace loses no table; the replica serves and takes writes', async () => {
-    const slot = Number((await cluster.cli(cluster.nodes[0]!.port, 'cluster', 'keyslot', keys.index(NS))).trim());
-    const owner = (await cluster.cli(cluster.nodes[0]!.port, 'cluster', 'nodes'))
-      .split('\n')
-      .filter((l) => /\bmaster\b/.test(l))
-      .find((l) =>
-        l
-          .trim()
-          .split(' ')
-          .slice(8)
-          .some((range) => {
-            const [lo, hi = lo] = range.split('-').map(Number);
-            return slot >= lo! && slot <= hi!;
-          }),
-      )!;
-    const masterPort = Number(/127\.0\.0\.1:(\d+)@/.exec(owner)![1]);
+    const masterPort = await ownerOf(NS);
     // The operator does not WAIT for replicas; this test does, so that a failover cannot drop an acknowledged
     // write by the nature of asynchronous replication (which is what the test is not about).
     const master = new Redis(masterPort, '127.0.0.1');
@@ -207,4 +219,100 @@ describe('Redis Cluster', () => {
     );
     await store.close();
   }, 90_000);
+});
+
+describe('the operator and sidecar processes on a Redis Cluster (--redis-cluster)', () => {
+  let operator: CliProcess<{ admin: string }> | undefined;
+  let sidecar: CliProcess<{ baseURL: string; admin: string }> | undefined;
+  let up: FakeUpstream | undefined;
+  let kube: Kube | undefined;
+
+  afterAll(async () => {
+    await Promise.all([operator?.stop(), sidecar?.stop()]);
+    await up?.close();
+    await kube?.stop();
+  }, 60_000);
+
+  test('kubectl apply reaches Redis through the operator, the sidecar answers from it and counts usage there', async () => {
+    kube = await startKube();
+    const ns = uniqueNs('cluster');
+    await applyCRD(kube);
+    await createNamespace(kube, ns);
+    up = await startFakeUpstream({ name: 'up' });
+    // One seed node is enough: the clients discover the others. The seed is a live master that does not hold the
+    // namespace's slot, so a client that ignored --redis-cluster would get MOVED for every key.
+    const owner = await ownerOf(ns);
+    const seed = `redis://127.0.0.1:${(await cluster.masters()).find((p) => p !== owner)!}`;
+    [operator, sidecar] = await Promise.all([
+      startOperatorProcess({
+        kubeconfig: kube.kubeconfigPath,
+        redisURL: seed,
+        namespace: ns,
+        env: {},
+        args: ['--redis-cluster'],
+      }),
+      startSidecarProcess({ redisURL: seed, namespace: ns, env: { MODELROUTE_REDIS_CLUSTER: 'true' } }),
+    ]);
+    const manifest = {
+      apiVersion: 'modelroute.dev/v1alpha1',
+      kind: 'ModelRoute',
+      metadata: { name: 'chat', namespace: ns },
+      spec: {
+        match: { models: ['m'] },
+        backends: [
+          {
+            name: 'up',
+            provider: 'openai-compatible',
+            baseURL: up.baseURL,
+            model: 'up-model',
+            pricing: { inputPerMillion: 1, outputPerMillion: 2 },
+          },
+        ],
+        strategy: { fixed: { backend: 'up' } },
+      },
+    };
+    expect((await kube.kubectl(['apply', '-f', '-'], JSON.stringify(manifest))).code).toBe(0);
+    const waited = await kube.kubectl(['wait', '-n', ns, '--for=condition=Ready', 'modelroute/chat', '--timeout=60s']);
+    expect(waited.stderr).toBe('');
+    const version = JSON.parse((await kube.kubectl(['get', '-n', ns, 'modelroute/chat', '-o', 'json'])).stdout) as {
+      status: { tableVersion: string };
+    };
+    const reader = clusterClient();
+    expect(await reader.hget(keys.index(ns), 'chat')).toBe(version.status.tableVersion);
+
+    const openai = new OpenAI({ apiKey: 'k', baseURL: sidecar.ready.baseURL, maxRetries: 0 });
+    const answered = await waitFor(
+      async () => {
+        const { data, response } = await openai.chat.completions
+          .create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+          .withResponse();
+        return { text: data.choices[0]!.message.content, version: response.headers.get('x-modelroute-table-version') };
+      },
+      { timeoutMs: 15_000, message: () => `sidecar answering; logs:\n${sidecar!.logs.join('\n')}` },
+    );
+    expect(answered).toEqual({ text: 'reply from up to up-model', version: version.status.tableVersion });
+    let text = '';
+    for await (const ch of await openai.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hello' }],
+      stream: true,
+    }))
+      text += ch.choices[0]?.delta.content ?? '';
+    expect(text).toBe('reply from up to up-model');
+    const sent = up.totalUsage();
+    await waitFor(
+      async () => {
+        const h = await reader.hgetall(keys.usage(ns));
+        return (
+          Number(h['route:chat|input_tokens']) === sent.input && Number(h['route:chat|output_tokens']) === sent.output
+        );
+      },
+      { timeoutMs: 10_000, message: 'usage counted in the cluster' },
+    );
+    expect(Number((await reader.hgetall(keys.usage(ns)))['route:chat|requests'])).toBe(up.requests.length);
+    // Both are healthy on the cluster: the operator's readiness includes its Redis connection.
+    expect((await fetch(`${operator.ready.admin}/readyz`)).status).toBe(200);
+    expect((await fetch(`${sidecar.ready.admin}/readyz`)).status).toBe(200);
+    for (const p of [operator, sidecar]) expect(p.logs.join('\n')).not.toMatch(/CROSSSLOT|MOVED|same slot/i);
+  }, 180_000);
 });

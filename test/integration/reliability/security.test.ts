@@ -3,10 +3,13 @@
  * or prompt on the admin port or in the logs, one namespace's key cannot open another's credentials, and Redis
  * with AUTH and TLS (a real TLS listener with a generated CA) carries tables and usage.
  */
+import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { context, trace } from '@opentelemetry/api';
@@ -316,19 +319,19 @@ describe('Redis with AUTH and TLS', () => {
     }
   });
 
-  test('the sidecar process serves from rediss:// given the CA through NODE_EXTRA_CA_CERTS', async () => {
+  /** A sidecar process on rediss:// answers from a table published over TLS, and its usage reaches Redis. */
+  async function servesOverTLS(how: { env?: Record<string, string>; args?: string[] }): Promise<void> {
     const writer = tlsClient();
     up.reset();
     const proc = await startSidecarProcess({
       redisURL: secure.url,
       namespace: NS,
-      env: {
-        NODE_EXTRA_CA_CERTS: caFile,
-        MODELROUTE_DATA_KEY: DATA_KEY.toString('base64'),
-      },
+      env: { ...how.env, MODELROUTE_DATA_KEY: DATA_KEY.toString('base64') },
+      ...(how.args && { args: how.args }),
     });
     try {
       const t = tableOf(fixedRoute(up.baseURL));
+      await writer.del(`mr:{${NS}}:usage`);
       await publish(writer, t);
       const res = await waitFor(
         async () => {
@@ -356,5 +359,54 @@ describe('Redis with AUTH and TLS', () => {
       await proc.stop();
       writer.disconnect();
     }
+  }
+
+  test('the sidecar process serves from rediss:// given the CA through NODE_EXTRA_CA_CERTS', async () => {
+    await servesOverTLS({ env: { NODE_EXTRA_CA_CERTS: caFile } });
+  }, 90_000);
+
+  test('the sidecar process serves from rediss:// given the CA through --redis-ca (or MODELROUTE_REDIS_CA_FILE)', async () => {
+    await servesOverTLS({ args: [`--redis-ca=${caFile}`] });
+    await servesOverTLS({ env: { MODELROUTE_REDIS_CA_FILE: caFile } });
+  }, 90_000);
+
+  test('without the CA the sidecar process cannot reach rediss://; an unreadable --redis-ca is a config error', async () => {
+    const blind = await startSidecarProcess({
+      redisURL: secure.url,
+      namespace: NS,
+      env: { MODELROUTE_DATA_KEY: DATA_KEY.toString('base64') },
+    });
+    try {
+      await waitFor(() => blind.logs.some((l) => /self[- ]signed|unable to verify|certificate/i.test(l)), {
+        timeoutMs: 10_000,
+        message: () => `a certificate error; logs:\n${blind.logs.join('\n')}`,
+      });
+      const res = await fetch(`${blind.ready.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(503);
+    } finally {
+      await blind.stop();
+    }
+    // A config error: exit 2 at once, every problem named (no connection is tried).
+    const missing = join(tmpdir(), `no-such-ca-${process.pid}.pem`);
+    const run = promisify(execFile);
+    const err = (await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'cli/main.ts',
+        'sidecar',
+        `--redis=${secure.url}`,
+        `--namespace=${NS}`,
+        `--redis-ca=${missing}`,
+      ],
+      { cwd: fileURLToPath(new URL('../../../', import.meta.url)), timeout: 30_000 },
+    ).catch((e: unknown) => e)) as { code?: number; stderr?: string };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(`--redis-ca: cannot read '${missing}': ENOENT`);
   }, 90_000);
 });

@@ -1,8 +1,36 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDuration, parseOperatorConfig } from '../../../operator/config.js';
 import { OperatorError } from '../../../operator/errors.js';
 
 describe('parseOperatorConfig', () => {
+  it('reads the Redis CA file at start and takes --redis-cluster bare or from env', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mr-ca-'));
+    try {
+      const ca = join(dir, 'ca.pem');
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(ca, pem);
+      const c = parseOperatorConfig(['--redis-cluster', '--redis-ca', ca], { MODELROUTE_REDIS_URL: 'rediss://r:6380' });
+      expect(c).toMatchObject({ redisCA: pem, redisCluster: true });
+      expect(
+        parseOperatorConfig([], { MODELROUTE_REDIS_URL: 'redis://r', MODELROUTE_REDIS_CLUSTER: 'true' }).redisCluster,
+      ).toBe(true);
+      expect(() =>
+        parseOperatorConfig(['--redis-ca', join(dir, 'none.pem'), '--redis-cluster=maybe'], {
+          MODELROUTE_REDIS_URL: 'redis://r',
+        }),
+      ).toThrow(
+        new RegExp(
+          `--redis-ca: cannot read '${join(dir, 'none.pem')}': ENOENT[\\s\\S]*--redis-ca needs a rediss:// URL[\\s\\S]*--redis-cluster: 'maybe' must be true or false`,
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads flags and env with defaults', () => {
     const c = parseOperatorConfig(['--namespaces', 'a,b', '--leader-elect', '--lease-duration=3s'], {
       MODELROUTE_REDIS_URL: 'redis://127.0.0.1:6379',

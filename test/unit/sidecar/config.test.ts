@@ -68,4 +68,51 @@ describe('parseSidecarConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('Redis: --redis-ca is read at start; --redis-cluster as a bare flag, a value or env; stream caps', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mr-ca-'));
+    try {
+      const ca = join(dir, 'ca.pem');
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(ca, pem);
+      const c = parseSidecarConfig(
+        ['--redis', 'rediss://r:6380', '--namespace', 'a', '--redis-ca', ca, '--redis-cluster'],
+        {},
+      );
+      expect(c).toMatchObject({ redisCA: pem, redisCluster: true, maxStreamsPerClient: 256, maxStreams: 0 });
+      const e = parseSidecarConfig(['--namespace', 'a', '--max-streams-per-client=0'], {
+        MODELROUTE_REDIS_URL: 'redis://r:6379',
+        MODELROUTE_REDIS_CLUSTER: 'false',
+        MODELROUTE_MAX_STREAMS: '1000',
+      });
+      expect(e).toMatchObject({ redisCluster: false, maxStreamsPerClient: 0, maxStreams: 1000 });
+      expect(e.redisCA).toBeUndefined();
+
+      const notPem = join(dir, 'x.txt');
+      writeFileSync(notPem, 'hello');
+      const problems = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+        try {
+          parseSidecarConfig(['--namespace', 'a', ...argv], env);
+        } catch (err) {
+          return (err as ConfigError).problems;
+        }
+        return [];
+      };
+      expect(problems(['--redis', 'rediss://r', `--redis-ca=${join(dir, 'none.pem')}`])).toEqual([
+        `--redis-ca: cannot read '${join(dir, 'none.pem')}': ENOENT`,
+      ]);
+      expect(problems(['--redis', 'rediss://r'], { MODELROUTE_REDIS_CA_FILE: notPem })).toEqual([
+        `--redis-ca: '${notPem}' holds no PEM certificate`,
+      ]);
+      expect(
+        problems(['--redis', 'redis://r', '--redis-ca', ca, '--redis-cluster=yes', '--max-streams', '-1']),
+      ).toEqual([
+        "--redis-cluster must be true or false, got 'yes'",
+        "--max-streams must be an integer >= 0, got '-1'",
+        '--redis-ca needs a rediss:// URL in --redis',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
