@@ -20,6 +20,9 @@ export const DATA_KEY_DIR = '/var/run/secrets/modelroute.dev/data-key';
 /** The operator creates this Secret (key `key`: 32 raw bytes) in every namespace it serves. */
 export const DATA_KEY_SECRET = 'modelroute-data-key';
 export const DATA_KEY_SECRET_KEY = 'key';
+export const REDIS_CA_VOLUME = 'modelroute-redis-ca';
+export const REDIS_CA_DIR = '/var/run/secrets/modelroute.dev/redis-ca';
+export const REDIS_CA_FILE = 'ca.crt';
 
 export interface SecretKeyRef {
   name: string;
@@ -47,6 +50,10 @@ export interface InjectionConfig {
   redisUrl: string;
   /** Secret in the Pod's own namespace holding the Redis password (Pods cannot read other namespaces). */
   redisPasswordSecret?: SecretKeyRef;
+  /** Secret in the Pod's namespace with the PEM CA of a rediss:// server signed by a private CA. */
+  redisCaSecret?: SecretKeyRef;
+  /** The Redis URL is a seed node of a Redis Cluster. */
+  redisCluster: boolean;
   otel: { endpoint?: string; protocol?: 'grpc' | 'http/protobuf'; sampler?: string; samplerArg?: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Replace an OPENAI_BASE_URL the app set, for every Pod (the annotation does it per Pod). */
@@ -68,9 +75,10 @@ const DEFAULTS: Omit<InjectionConfig, 'image' | 'redisUrl'> = {
   otel: {},
   logLevel: 'info',
   overrideBaseUrl: false,
+  redisCluster: false,
 };
 
-const KNOWN_KEYS = new Set([...Object.keys(DEFAULTS), 'image', 'redisUrl', 'redisPasswordSecret']);
+const KNOWN_KEYS = new Set([...Object.keys(DEFAULTS), 'image', 'redisUrl', 'redisPasswordSecret', 'redisCaSecret']);
 
 /** Validates a partial config (from JSON), reporting every problem at once; the result is frozen. */
 export function parseInjectionConfig(input: unknown): InjectionConfig {
@@ -98,9 +106,16 @@ export function parseInjectionConfig(input: unknown): InjectionConfig {
     problems.push('logLevel: must be debug, info, warn or error');
   }
   const secret = config.redisPasswordSecret;
-  if (secret !== undefined && (typeof secret?.name !== 'string' || typeof secret?.key !== 'string')) {
-    problems.push('redisPasswordSecret: needs name and key');
+  for (const key of ['redisPasswordSecret', 'redisCaSecret'] as const) {
+    const ref = config[key];
+    if (ref !== undefined && (typeof ref?.name !== 'string' || typeof ref?.key !== 'string' || ref.name === '')) {
+      problems.push(`${key}: needs name and key`);
+    }
   }
+  if (config.redisCaSecret !== undefined && !config.redisUrl?.startsWith('rediss://')) {
+    problems.push('redisCaSecret is set but redisUrl is not rediss:// (the CA is only used for TLS)');
+  }
+  if (typeof config.redisCluster !== 'boolean') problems.push('redisCluster: must be true or false');
   if (config.redisUrl?.includes('$(MODELROUTE_REDIS_PASSWORD)') && secret === undefined) {
     problems.push('redisUrl references $(MODELROUTE_REDIS_PASSWORD) but redisPasswordSecret is not set');
   }

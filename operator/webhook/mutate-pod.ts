@@ -7,6 +7,9 @@ import {
   DATA_KEY_SECRET,
   DATA_KEY_SECRET_KEY,
   DATA_KEY_VOLUME,
+  REDIS_CA_DIR,
+  REDIS_CA_FILE,
+  REDIS_CA_VOLUME,
   INJECT_ANNOTATION,
   INJECT_LABEL,
   OVERRIDE_BASE_URL_ANNOTATION,
@@ -95,6 +98,18 @@ export function mutatePod(pod: PodLike, config: InjectionConfig): PatchOperation
         items: [{ key: DATA_KEY_SECRET_KEY, path: DATA_KEY_SECRET_KEY }],
       },
     },
+    ...(config.redisCaSecret
+      ? [
+          {
+            name: REDIS_CA_VOLUME,
+            secret: {
+              secretName: config.redisCaSecret.name,
+              defaultMode: 0o444,
+              items: [{ key: config.redisCaSecret.key, path: REDIS_CA_FILE }],
+            },
+          },
+        ]
+      : []),
   ].filter((w) => !volumes.some((v) => v.name === w.name));
   if (wanted.length > 0) {
     if (spec.volumes === undefined) ops.push({ op: 'add', path: '/spec/volumes', value: wanted });
@@ -149,6 +164,7 @@ export function sidecarContainer(config: InjectionConfig): Record<string, unknow
     volumeMounts: [
       { name: TMP_VOLUME, mountPath: '/tmp' },
       { name: DATA_KEY_VOLUME, mountPath: DATA_KEY_DIR, readOnly: true },
+      ...(config.redisCaSecret ? [{ name: REDIS_CA_VOLUME, mountPath: REDIS_CA_DIR, readOnly: true }] : []),
       // The sidecar never calls the apiserver. An empty mount here stops the ServiceAccount admission
       // plugin from giving it the Pod's token (it skips containers that already mount this path).
       { name: TMP_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, subPath: 'no-service-account-token', readOnly: true },
@@ -176,6 +192,8 @@ function sidecarEnv(config: InjectionConfig): EnvVar[] {
   }
   env.push(
     { name: 'MODELROUTE_REDIS_URL', value: config.redisUrl },
+    ...(config.redisCaSecret ? [{ name: 'MODELROUTE_REDIS_CA_FILE', value: `${REDIS_CA_DIR}/${REDIS_CA_FILE}` }] : []),
+    ...(config.redisCluster ? [{ name: 'MODELROUTE_REDIS_CLUSTER', value: 'true' }] : []),
     { name: 'MODELROUTE_DATA_KEY_FILE', value: `${DATA_KEY_DIR}/${DATA_KEY_SECRET_KEY}` },
     // On the Pod's emptyDir, which outlives sidecar restarts: a restarted sidecar serves the last good
     // tables even while Redis is unreachable.

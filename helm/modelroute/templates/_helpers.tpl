@@ -130,6 +130,14 @@ which the kubelet expands from the env var defined just before it, so the passwo
   "name" (default .Values.redis.external.passwordSecret.name .Values.injection.redisPasswordSecret.name)
   "key" (default .Values.redis.external.passwordSecret.key .Values.injection.redisPasswordSecret.key)) }}
 {{- end }}
+{{- if and (not .Values.redis.inChart.enabled) .Values.redis.external.caSecret.name }}
+{{- $_ := set $cfg "redisCaSecret" (dict
+  "name" (default .Values.redis.external.caSecret.name .Values.injection.redisCaSecret.name)
+  "key" (default .Values.redis.external.caSecret.key .Values.injection.redisCaSecret.key)) }}
+{{- end }}
+{{- if and (not .Values.redis.inChart.enabled) .Values.redis.external.cluster }}
+{{- $_ := set $cfg "redisCluster" true }}
+{{- end }}
 {{- $otel := dict }}
 {{- if .Values.otel.endpoint }}
 {{- $otel = dict "endpoint" .Values.otel.endpoint "protocol" .Values.otel.protocol "sampler" .Values.otel.sampler }}

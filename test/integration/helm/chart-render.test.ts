@@ -169,6 +169,22 @@ describe('helm template', () => {
     expect(args).toContain('--namespaces=team-a,team-b');
   });
 
+  it('with a private Redis CA and a Redis Cluster: the operator mounts the CA, sidecars are told to', async () => {
+    const ms = await template(
+      '--set', 'redis.inChart.enabled=false',
+      '--set', 'redis.external.url=rediss://redis.example:6380',
+      '--set', 'redis.external.caSecret.name=redis-ca',
+      '--set', 'redis.external.cluster=true',
+    );
+    const spec = find(ms, 'Deployment', '-operator').spec.template.spec;
+    const env = Object.fromEntries(spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect(env.MODELROUTE_REDIS_CA_FILE).toBe('/etc/modelroute/redis-ca/ca.crt');
+    expect(env.MODELROUTE_REDIS_CLUSTER).toBe('true');
+    expect(spec.volumes).toContainEqual({ name: 'redis-ca', secret: { secretName: 'redis-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'redis-ca', mountPath: '/etc/modelroute/redis-ca', readOnly: true });
+    expect(JSON.parse(env.MODELROUTE_INJECTION)).toMatchObject({ redisCaSecret: { name: 'redis-ca', key: 'ca.crt' }, redisCluster: true });
+  });
+
   it('leaves the CRD out when crds.install is false', async () => {
     expect((await template('--set', 'crds.install=false')).some((m) => m.kind === 'CustomResourceDefinition')).toBe(false);
   });

@@ -105,6 +105,33 @@ describe('mutatePod', () => {
     expect(env.some((e) => e.name === 'MODELROUTE_REDIS_PASSWORD')).toBe(false);
   });
 
+  it('with a private Redis CA and a Redis Cluster: mounts the CA Secret and tells the sidecar both', () => {
+    const tls = parseInjectionConfig({
+      image: 'i',
+      redisUrl: 'rediss://redis.example:6380',
+      redisCaSecret: { name: 'redis-ca', key: 'ca.pem' },
+      redisCluster: true,
+    });
+    const out = apply(pod(), mutatePod(pod(), tls));
+    const sidecar = sidecarOf(out)!;
+    const env = Object.fromEntries(sidecar.env!.map((e) => [e.name, e.value]));
+    expect(env.MODELROUTE_REDIS_CA_FILE).toBe('/var/run/secrets/modelroute.dev/redis-ca/ca.crt');
+    expect(env.MODELROUTE_REDIS_CLUSTER).toBe('true');
+    expect(sidecar.volumeMounts).toContainEqual({
+      name: 'modelroute-redis-ca',
+      mountPath: '/var/run/secrets/modelroute.dev/redis-ca',
+      readOnly: true,
+    });
+    expect(out.spec!.volumes).toContainEqual({
+      name: 'modelroute-redis-ca',
+      secret: { secretName: 'redis-ca', defaultMode: 0o444, items: [{ key: 'ca.pem', path: 'ca.crt' }] },
+    });
+    // Without them, neither appears.
+    const plain = sidecarOf(apply(pod(), mutatePod(pod(), config)))!;
+    expect(plain.env!.some((e) => /REDIS_CA_FILE|REDIS_CLUSTER/.test(e.name))).toBe(false);
+    expect(plain.volumeMounts).not.toContainEqual(expect.objectContaining({ name: 'modelroute-redis-ca' }));
+  });
+
   it('puts the sidecar first among existing init containers and appends to existing volumes and env', () => {
     const p = pod({
       initContainers: [{ name: 'migrate', image: 'm' }],
@@ -214,6 +241,19 @@ describe('parseInjectionConfig', () => {
     expect(() =>
       parseInjectionConfig({ image: 'i', redisUrl: 'rediss://:$(MODELROUTE_REDIS_PASSWORD)@r:6380' }),
     ).toThrow(/redisPasswordSecret is not set/);
+  });
+
+  it('refuses a CA for a plain redis:// URL, a CA Secret without a name, and a non-boolean cluster flag', () => {
+    expect(() =>
+      parseInjectionConfig({
+        image: 'i',
+        redisUrl: 'redis://r:6379',
+        redisCaSecret: { name: '', key: 'ca.crt' },
+        redisCluster: 'yes',
+      }),
+    ).toThrow(
+      /redisCaSecret: needs name and key; redisCaSecret is set but redisUrl is not rediss:\/\/.*; redisCluster: must be true or false/,
+    );
   });
 
   it('freezes the result', () => {
