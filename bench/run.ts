@@ -229,7 +229,7 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
         notes: [
           `bench/operator.ts ${args.join(' ')}: private apiserver + etcd + Redis; half the routes use a credential Secret.` +
             (operatorRoutes === undefined
-              ? ' 5,000 routes are not run by default (they do not fit the 10-minute bound on 2 cores): `npm run bench -- --only operator --operator-routes 5000`.'
+              ? ' 5,000 routes are not run by default (about 4 minutes on 2 cores): `npm run bench -- --only operator --operator-routes 5000`.'
               : ''),
         ],
         raw: out,

@@ -27,6 +27,12 @@ export interface OperatorConfig {
   identity: string | undefined;
 }
 
+/**
+ * Routes reconciled in parallel by default. A first reconcile is two apiserver writes (finalizer, status), so a
+ * cold start is paced by apiserver round trips; 16 in flight keeps an apiserver busy without flooding it.
+ */
+export const DEFAULT_CONCURRENCY = 16;
+
 export const OPERATOR_FLAGS = {
   '--kubeconfig': 'kubeconfig file (env KUBECONFIG; default: in-cluster service account)',
   '--redis': 'Redis URL, redis:// or rediss:// (env MODELROUTE_REDIS_URL; required)',
@@ -41,7 +47,7 @@ export const OPERATOR_FLAGS = {
   '--renew-deadline': 'how long the leader retries renewing before it steps down (default 10s)',
   '--retry-period': 'interval between lease attempts (default 2s)',
   '--admin': 'host:port of /healthz, /readyz and /metrics (default 127.0.0.1:15600; port 0 = any)',
-  '--concurrency': 'routes reconciled in parallel (default 4)',
+  '--concurrency': 'routes reconciled in parallel (default 16)',
   '--resync-period': 'full relist of routes and Secrets (default 10m)',
   '--watch-timeout': 'server-side watch timeout; a watch silent past it (+30s) counts as stalled (default 5m)',
   '--redis-check-interval': 'how often the leader checks that Redis still holds its tables (default 5s)',
@@ -168,7 +174,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     renewDeadlineMs,
     retryPeriodMs,
     admin: { host: am?.[1] ?? '127.0.0.1', port: Number.isFinite(adminPort) ? adminPort : 15600 },
-    concurrency: integer('--concurrency', 4, 1),
+    concurrency: integer('--concurrency', DEFAULT_CONCURRENCY, 1),
     resyncMs: duration('--resync-period', 10 * 60_000),
     watchTimeoutSeconds: Math.max(1, Math.round(duration('--watch-timeout', 300_000) / 1000)),
     redisCheckMs: duration('--redis-check-interval', 5_000),

@@ -3,7 +3,7 @@
  * resourceVersion (optimistic concurrency): a 409 means someone else changed it and we must re-read.
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, PLURAL, type ModelRoute, type ModelRouteStatus } from '../core/api/types.js';
 import { DATA_KEY_BYTES } from '../core/crypto/seal.js';
 import { isConflict, isNotFound, OperatorError, withTimeout } from './errors.js';
@@ -12,8 +12,6 @@ import { makeApi } from './kube-api.js';
 export const DATA_KEY_SECRET = 'modelroute-data-key';
 export const DATA_KEY_FIELD = 'key';
 const CALL_TIMEOUT_MS = 15_000;
-
-export type SecretRead = { found: true; value: string } | { found: false; why: 'secret' | 'key' };
 
 export interface RouteEvent {
   type: 'Normal' | 'Warning';
@@ -92,14 +90,12 @@ export class KubeClient {
     }
   }
 
-  async readSecretKey(namespace: string, name: string, key: string): Promise<SecretRead> {
+  /** A Secret with its data, or undefined when it does not exist. */
+  async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
-      const s = await this.call(this.core.readNamespacedSecret({ namespace, name }), `get secret ${namespace}/${name}`);
-      const b64 = s.data?.[key];
-      if (b64 === undefined) return { found: false, why: 'key' };
-      return { found: true, value: Buffer.from(b64, 'base64').toString('utf8') };
+      return await this.call(this.core.readNamespacedSecret({ namespace, name }), `get secret ${namespace}/${name}`);
     } catch (err) {
-      if (isNotFound(err)) return { found: false, why: 'secret' };
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }

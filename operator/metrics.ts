@@ -52,6 +52,12 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly eventsDropped = new Counter({
+    name: 'modelroute_operator_events_dropped_total',
+    help: 'Kubernetes Events not recorded because too many were waiting to be posted.',
+    registers: [this.registry],
+  });
+
   readonly redisChecks = new Counter({
     name: 'modelroute_operator_redis_epoch_checks_total',
     help: 'Successful checks that Redis still holds the operator epoch.',

@@ -9,7 +9,9 @@ import type { Redis } from 'ioredis';
 import type { ModelRoute } from '../core/api/types.js';
 import { traceReconcile } from '../telemetry/operator-tracing.js';
 import type { BackoffPolicy } from './backoff.js';
+import { DEFAULT_CONCURRENCY } from './config.js';
 import { messageOf } from './errors.js';
+import { EventRecorder } from './event-recorder.js';
 import { Informer, keyOf, type InformerOptions, type KubeObject, type ListWatchSource } from './informer.js';
 import { resetConnections } from './kube-api.js';
 import { DATA_KEY_SECRET, KubeClient } from './kube-client.js';
@@ -21,6 +23,7 @@ import { Reconciler } from './reconciler.js';
 import { RedisGuard } from './redis-guard.js';
 import { RedisStore } from './redis-store.js';
 import { SecretIndex } from './secret-index.js';
+import { SecretValues } from './secret-values.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface LeaderElectionConfig {
@@ -60,6 +63,8 @@ export class Operator {
   private readonly routeInformers: Informer<ModelRoute>[];
   private readonly secretInformers: Informer<V1Secret>[];
   private readonly secretIndex = new SecretIndex();
+  private readonly secretValues: SecretValues;
+  private readonly events: EventRecorder;
   /** Per route, what of it we act on: generation, deletion, finalizers, annotations. */
   private readonly seen = new Map<string, string>();
   private readonly elector: LeaderElector | undefined;
@@ -72,11 +77,30 @@ export class Operator {
     this.identity = opts.identity ?? `modelroute-operator-${process.pid}-${randomUUID().slice(0, 8)}`;
     const store = new RedisStore(opts.redis);
     const kube = new KubeClient(opts.kubeConfig, 'modelroute-operator', this.identity);
+    this.secretValues = new SecretValues({
+      get: (ns, name) => kube.getSecret(ns, name),
+      informerVersion: (ns, name) => {
+        for (const i of this.secretInformers) {
+          const s = i.get(`${ns}/${name}`);
+          if (s) return s.metadata?.resourceVersion;
+        }
+        return undefined;
+      },
+    });
+    this.events = new EventRecorder({
+      post: (route, e) => kube.event(route, e),
+      log: opts.log,
+      concurrency: 2,
+      maxPending: 1000,
+      onDropped: () => this.metrics.eventsDropped.inc(),
+    });
     this.reconciler = new Reconciler({
       kube,
       store,
       log: opts.log,
       metrics: this.metrics,
+      secrets: this.secretValues,
+      events: this.events,
       cached: (ns, name) => {
         for (const i of this.routeInformers) {
           const r = i.get(`${ns}/${name}`);
@@ -84,10 +108,13 @@ export class Operator {
         }
         return undefined;
       },
+      // Our finalizer write comes back as a watch event with a new signature, carrying what this reconcile already
+      // acted on: recording the signature first keeps that event from queueing the route a second time.
+      wrote: (r) => this.seen.set(keyOf(r), signature(r)),
     });
     this.queue = new WorkQueue({
       handler: (key) => traceReconcile(key, () => this.reconciler.reconcile(key)),
-      concurrency: opts.concurrency ?? 4,
+      concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
       backoff: opts.backoff ?? { baseMs: 200, maxMs: 60_000 },
       onError: (key, err, failures) => {
         this.metrics.errors.inc();
@@ -121,6 +148,7 @@ export class Operator {
     );
     const onSecret = (s: V1Secret): void => {
       const ns = s.metadata?.namespace ?? '';
+      this.secretValues.forget(ns, s.metadata?.name ?? '');
       if (s.metadata?.name === DATA_KEY_SECRET) {
         this.reconciler.forgetDataKey(ns);
         for (const key of this.routeKeys()) if (key.startsWith(`${ns}/`)) this.queue.add(key);
@@ -176,6 +204,7 @@ export class Operator {
     this.stopped = true;
     this.guard.stop();
     await this.queue.stop();
+    await this.events.stop();
     await this.elector?.release();
     await Promise.all([...this.routeInformers, ...this.secretInformers].map((i) => i.stop()));
     this.metrics.leader.set(0);

@@ -12,11 +12,13 @@ import { validateTable } from '../core/api/validate-table.js';
 import { sealCredential } from '../core/crypto/seal.js';
 import { noteReconcile, tableProvenance } from '../telemetry/operator-tracing.js';
 import { messageOf } from './errors.js';
+import { EventRecorder } from './event-recorder.js';
 import type { KubeClient } from './kube-client.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { RedisStore } from './redis-store.js';
 import { routeStatus, type SyncOutcome } from './route-status.js';
+import { SecretValues } from './secret-values.js';
 import { writeStatus } from './status-writer.js';
 import type { HandlerResult } from './work-queue.js';
 
@@ -28,19 +30,39 @@ export interface ReconcilerDeps {
   kube: KubeClient;
   store: RedisStore;
   log: Logger;
+  /** Reads referenced Secret keys; default: a GET per read (the operator passes one cached by resourceVersion). */
+  secrets?: SecretValues;
+  /** Posts Events off the reconcile path; default: one at a time through `kube`. */
+  events?: EventRecorder;
   metrics?: OperatorMetrics;
   /**
    * Reads a route from the informer cache instead of the apiserver. The cache is at least as new as the event that
    * queued the key; if it is older than the object, the resourceVersion on our writes turns that into a 409 and a retry.
    */
   cached?: (namespace: string, name: string) => ModelRoute | undefined;
+  /**
+   * Told of the route as our own metadata write (the finalizer) leaves it: the watch event for that write carries
+   * nothing this reconcile has not already acted on, so it need not queue the route again.
+   */
+  wrote?: (route: ModelRoute) => void;
   now?: () => Date;
 }
 
 export class Reconciler {
-  private readonly dataKeys = new Map<string, Buffer>();
+  /** Per namespace; a promise so that the first reconciles of a namespace share one read. */
+  private readonly dataKeys = new Map<string, Promise<Buffer>>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  private readonly secrets: SecretValues;
+  private readonly events: EventRecorder;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.secrets =
+      deps.secrets ??
+      new SecretValues({ get: (ns, name) => deps.kube.getSecret(ns, name), informerVersion: () => undefined });
+    this.events =
+      deps.events ??
+      new EventRecorder({ post: (r, e) => deps.kube.event(r, e), log: deps.log, concurrency: 1, maxPending: 1000 });
+  }
 
   /** Drops a cached data key (its Secret changed or went away). */
   forgetDataKey(namespace: string): void {
@@ -61,10 +83,12 @@ export class Reconciler {
     if (route.metadata.deletionTimestamp) return this.finalize(route);
     const finalizers = (route.metadata.finalizers as string[] | undefined) ?? [];
     if (!finalizers.includes(FINALIZER)) {
-      route = await this.deps.kube.replaceRoute({
-        ...route,
-        metadata: { ...route.metadata, finalizers: [...finalizers, FINALIZER] },
-      });
+      const withFinalizer = { ...route, metadata: { ...route.metadata, finalizers: [...finalizers, FINALIZER] } };
+      // Said before the write as well as after: the watch event may arrive before the response. If the write fails,
+      // the reconcile throws and is retried, so nothing waits on that event.
+      this.deps.wrote?.(withFinalizer);
+      route = await this.deps.kube.replaceRoute(withFinalizer);
+      this.deps.wrote?.(route);
     }
     const outcome = await this.sync(route);
     noteReconcile({
@@ -79,12 +103,12 @@ export class Reconciler {
     );
     if (outcome.kind === 'published' && outcome.wrote) {
       this.deps.metrics?.tablesPublished.inc();
-      await this.event(route, 'Normal', 'Published', `Published routing table ${outcome.table.tableVersion}`);
+      this.event(route, 'Normal', 'Published', `Published routing table ${outcome.table.tableVersion}`);
     }
     // Warnings only when the status changed: a resync of a still-broken route does not spam Events.
-    if (changed && outcome.kind === 'invalid') await this.event(route, 'Warning', 'Rejected', status?.message ?? '');
+    if (changed && outcome.kind === 'invalid') this.event(route, 'Warning', 'Rejected', status?.message ?? '');
     if (changed && outcome.kind === 'secretMissing')
-      await this.event(route, 'Warning', 'SecretNotFound', status?.message ?? '');
+      this.event(route, 'Warning', 'SecretNotFound', status?.message ?? '');
     if (outcome.kind === 'secretMissing') return { requeueAfterMs: SECRET_RECHECK_MS };
   }
 
@@ -104,7 +128,7 @@ export class Reconciler {
     for (const { ref, i } of refs) {
       const id = `${ref.name}\u0000${ref.key}`;
       if (sealed.has(id)) continue;
-      const read = await this.deps.kube.readSecretKey(ns, ref.name, ref.key);
+      const read = await this.secrets.read(ns, ref.name, ref.key);
       if (!read.found) {
         missing.missing.push({
           field: `spec.backends[${i}].credentialsSecretRef`,
@@ -145,22 +169,22 @@ export class Reconciler {
     this.deps.log.info('table removed, finalizer released', { route: `${namespace}/${name}` });
   }
 
-  private async dataKey(ns: string): Promise<Buffer> {
+  private dataKey(ns: string): Promise<Buffer> {
     let key = this.dataKeys.get(ns);
     if (!key) {
-      key = await this.deps.kube.ensureDataKey(ns);
-      this.dataKeys.set(ns, key);
+      const read = this.deps.kube.ensureDataKey(ns);
+      // A failed read is not kept: the next reconcile of the namespace tries again.
+      read.catch(() => {
+        if (this.dataKeys.get(ns) === read) this.dataKeys.delete(ns);
+      });
+      this.dataKeys.set(ns, (key = read));
     }
     return key;
   }
 
-  /** Events are for humans; failing to record one must not fail the reconcile. */
-  async event(route: ModelRoute, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    try {
-      await this.deps.kube.event(route, { type, reason, message });
-    } catch (err) {
-      this.deps.log.warn('could not record event', { route: route.metadata.name, reason, error: messageOf(err) });
-    }
+  /** Events are for humans: recorded in the background, and failing to record one never fails the reconcile. */
+  private event(route: ModelRoute, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.events.record(route, { type, reason, message });
   }
 
   private now(): Date {
