@@ -80,6 +80,23 @@ interface RequestState {
   attempts: number;
 }
 
+interface Observer {
+  observe(value: number): void;
+}
+
+/**
+ * The GenAI metric children of one backend and endpoint, made once: prom-client's labels() hashes and checks
+ * its label object on every call, which was the largest per-request cost of telemetry with tracing off.
+ */
+interface GenAiChildren {
+  input: Observer;
+  output: Observer;
+  firstChunk: Observer;
+  /** operationDuration by error type ('' when none). */
+  duration: Map<string, Observer>;
+  labels: ReturnType<SidecarTelemetry['labels']>;
+}
+
 const ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/models']);
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const MAX_CONTENT_CHARS = 16 * 1024;
@@ -93,6 +110,9 @@ export class SidecarTelemetry {
   private readonly byReq = new WeakMap<IncomingMessage, RequestState>();
   private readonly byDecision = new WeakMap<Decision, RequestState>();
   private readonly tables = new Map<string, { version: string; publishedAt?: number }>();
+  /** Keyed by the table's own objects, so a new table version starts afresh and old ones are collected. */
+  private readonly children = new WeakMap<TableBackend, Map<string, GenAiChildren>>();
+  private readonly decisionCounters = new WeakMap<RoutingTable, Map<string, { inc(): void }>>();
   private readonly now: () => number;
   private reported = false;
 
@@ -159,7 +179,7 @@ export class SidecarTelemetry {
     this.guard(() => {
       const t = d.table;
       const strategy = t.strategy.kind;
-      this.metrics.decisions.labels(this.o.namespace, t.route.name, strategy, tierLabel(d.tier)).inc();
+      this.decisionCounter(t, tierLabel(d.tier)).inc();
       const state = this.byReq.get(req);
       if (!state) return;
       state.info = info;
@@ -223,9 +243,9 @@ export class SidecarTelemetry {
   usage(d: Decision, b: TableBackend, tokens: { input: number; output: number; source?: string }): void {
     this.guard(() => {
       const state = this.byDecision.get(d);
-      const labels = this.labels(d, b, state?.info?.endpoint ?? 'chat');
-      this.metrics.tokenUsage.labels({ ...labels, gen_ai_token_type: 'input' }).observe(tokens.input);
-      this.metrics.tokenUsage.labels({ ...labels, gen_ai_token_type: 'output' }).observe(tokens.output);
+      const m = this.genAi(d, b, state?.info?.endpoint ?? 'chat');
+      m.input.observe(tokens.input);
+      m.output.observe(tokens.output);
       state?.attempt?.usage(tokens);
     });
   }
@@ -283,6 +303,53 @@ export class SidecarTelemetry {
       route: d.table.route.name,
       backend: b.name,
     };
+  }
+
+  /** @internal */
+  genAi(d: Decision, b: TableBackend, endpoint: RequestFacts['endpoint']): GenAiChildren {
+    let byEndpoint = this.children.get(b);
+    if (!byEndpoint) {
+      byEndpoint = new Map();
+      this.children.set(b, byEndpoint);
+    }
+    let c = byEndpoint.get(endpoint);
+    if (!c) {
+      const labels = this.labels(d, b, endpoint);
+      c = {
+        input: this.metrics.tokenUsage.labels({ ...labels, gen_ai_token_type: 'input' }),
+        output: this.metrics.tokenUsage.labels({ ...labels, gen_ai_token_type: 'output' }),
+        firstChunk: this.metrics.timeToFirstChunk.labels(labels),
+        duration: new Map(),
+        labels,
+      };
+      byEndpoint.set(endpoint, c);
+    }
+    return c;
+  }
+
+  /** @internal */
+  duration(d: Decision, b: TableBackend, endpoint: RequestFacts['endpoint'], errorType: string): Observer {
+    const c = this.genAi(d, b, endpoint);
+    let o = c.duration.get(errorType);
+    if (!o) {
+      o = this.metrics.operationDuration.labels({ ...c.labels, error_type: errorType });
+      c.duration.set(errorType, o);
+    }
+    return o;
+  }
+
+  private decisionCounter(t: RoutingTable, tier: string): { inc(): void } {
+    let byTier = this.decisionCounters.get(t);
+    if (!byTier) {
+      byTier = new Map();
+      this.decisionCounters.set(t, byTier);
+    }
+    let c = byTier.get(tier);
+    if (!c) {
+      c = this.metrics.decisions.labels(this.o.namespace, t.route.name, t.strategy.kind, tier);
+      byTier.set(tier, c);
+    }
+    return c;
   }
 
   /** @internal Runs telemetry code; a bug in it is reported once and never reaches the request. */
@@ -388,9 +455,9 @@ class AttemptImpl implements Attempt {
     if (this.firstChunkSeen || !this.state) return;
     this.firstChunkSeen = true;
     this.t.guard(() =>
-      this.t.metrics.timeToFirstChunk
-        .labels(this.t.labels(this.d, this.b, this.state?.info?.endpoint ?? 'chat'))
-        .observe((performance.now() - this.state!.startedAt) / 1000),
+      this.t
+        .genAi(this.d, this.b, this.state?.info?.endpoint ?? 'chat')
+        .firstChunk.observe((performance.now() - this.state!.startedAt) / 1000),
     );
   }
 
@@ -421,8 +488,8 @@ class AttemptImpl implements Attempt {
           ? String(this.status)
           : '';
       if (!failure && !info?.stream && this.status !== undefined && this.status < 300) this.firstChunk();
-      this.t.metrics.operationDuration
-        .labels({ ...this.t.labels(this.d, this.b, info?.endpoint ?? 'chat'), error_type: errorType })
+      this.t
+        .duration(this.d, this.b, info?.endpoint ?? 'chat', errorType)
         .observe((performance.now() - this.startedAt) / 1000);
       const span = this.span;
       if (!span) return;
