@@ -6,8 +6,11 @@
  * just 256 chars (cold merge cache), more than the whole 50 us budget. See TOKEN_COEF.
  */
 import { CUE_CLASSES, cueBitsOf } from './cues.js';
-import { FNV_OFFSET, fnvStep, pairHash } from './hash.js';
+import { FNV_OFFSET, fnvStep, pairHash, wordHash } from './hash.js';
 import { type ChatMessage, type ConversationView, viewConversation } from './text.js';
+
+/** Answer-option lines that make a prompt multiple choice. */
+export const MIN_CHOICES = 2;
 
 /** Earlier turns still tell what the conversation is about, but less than the turn being answered. */
 export const CONTEXT_WEIGHT = 0.5;
@@ -29,6 +32,9 @@ const BASE_NAMES = [
   'code_symbols',
   'code_fence',
   'list_items',
+  'choice_chars',
+  'choice_numeric',
+  'choice_negation',
 ] as const;
 export type DenseName = (typeof BASE_NAMES)[number] | `cue_${(typeof CUE_CLASSES)[number]}`;
 export const DENSE_NAMES: readonly DenseName[] = [...BASE_NAMES, ...CUE_CLASSES.map((c) => `cue_${c}` as const)];
@@ -50,6 +56,12 @@ export interface Features {
   gramStart: Int32Array;
   gramEnd: Int32Array;
   gramInQuery: Uint8Array;
+  /**
+   * Answer-option lines in the last user turn ("A. ...", "b) ...", "(C) ..."). Not a dense feature: as a
+   * weight it would only tell MMLU from GSM8K. The model uses it to tell a multiple-choice question from a
+   * free-form request (see ModelWeights.dense.free).
+   */
+  choices: number;
   view: ConversationView;
 }
 
@@ -67,6 +79,11 @@ interface Counts {
   code: number;
   backticks: number;
   listItems: number;
+  choices: number;
+  /** Chars on answer-option lines, options that contain a digit, and capitalised NOT / EXCEPT / LEAST. */
+  choiceChars: number;
+  choiceNumeric: number;
+  negations: number;
   words: number;
   nonAscii: number;
   punct: number;
@@ -164,6 +181,12 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let code = 0;
   let backticks = 0;
   let listItems = 0;
+  let choices = 0;
+  let choiceChars = 0;
+  let choiceNumeric = 0;
+  let optStart = -1;
+  let optDigits = 0;
+  let negations = 0;
   let nonAscii = 0;
   let punct = 0;
   let newlines = 0;
@@ -181,9 +204,16 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         // "1." or "1)" opening a line is a numbered list item.
         const next = i + 1 < len ? units[i + 1] : -1;
         if (k === DIGIT && (next === 46 || next === 41)) listItems++;
+        // "A." or "b)" opening a line is an answer option.
+        else if (isOptionLetter(c) && (next === 46 || next === 41)) {
+          choices++;
+          optStart = i;
+          optDigits = digits;
+        }
       }
       let h = FNV_OFFSET;
       let hasLetter = false;
+      let upper = 0;
       for (;;) {
         if (k === LOWER) {
           hasLetter = true;
@@ -196,8 +226,10 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
           digits += j - i;
           i = j - 1;
         } else {
-          if (k === UPPER) c += 32;
-          else if (k === WIDE) nonAscii++;
+          if (k === UPPER) {
+            c += 32;
+            upper++;
+          } else if (k === WIDE) nonAscii++;
           hasLetter = true;
           h = fnvStep(h, c);
         }
@@ -209,6 +241,8 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
       // The word is text[wordStart, i).
       if (hasLetter) words++;
       else numbers++;
+      // An all-capitals NOT, EXCEPT or LEAST turns a question around ("Which is NOT ...").
+      if (upper >= 3 && upper === i - wordStart && isNegation(h)) negations++;
       const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
       const bits = cueBitsOf(h) | (prevWordStart >= 0 ? cueBitsOf(pair) : 0);
       if (bits !== 0) {
@@ -225,6 +259,11 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     }
     i++;
     if (k === NEWLINE) {
+      if (optStart >= 0) {
+        choiceChars += i - 1 - optStart;
+        if (digits > optDigits) choiceNumeric++;
+        optStart = -1;
+      }
       newlines++;
       lineStart = true;
       prevWordStart = -1;
@@ -239,6 +278,12 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         listItems++;
         continue;
       }
+      // "(A)" opening a line is an answer option.
+      if (c === 40 && i + 1 < len && isOptionLetter(units[i] ?? 0) && units[i + 1] === 41) {
+        choices++;
+        optStart = i - 1;
+        optDigits = digits;
+      }
     }
     if (k === LATEX) latex++;
     else if (k === BACKTICK) backticks++;
@@ -246,6 +291,10 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     else if (k === CODE) code++;
     // Bigrams do not span sentences or clauses.
     if (c === 46 || c === 33 || c === 63 || c === 44 || c === 58 || c === 59) prevWordStart = -1;
+  }
+  if (optStart >= 0) {
+    choiceChars += len - optStart;
+    if (digits > optDigits) choiceNumeric++;
   }
   n.grams = g;
   n.digits += digits * weight;
@@ -256,6 +305,12 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   n.code += code * weight;
   n.backticks += backticks * weight;
   n.listItems += listItems * weight;
+  if (inQuery) {
+    n.choices += choices;
+    n.choiceChars += choiceChars;
+    n.choiceNumeric += choiceNumeric;
+    n.negations += negations;
+  }
   n.nonAscii += nonAscii * weight;
   n.punct += punct * weight;
   n.newlines += newlines * weight;
@@ -270,6 +325,10 @@ function emptyCounts(): Counts {
     code: 0,
     backticks: 0,
     listItems: 0,
+    choices: 0,
+    choiceChars: 0,
+    choiceNumeric: 0,
+    negations: 0,
     words: 0,
     nonAscii: 0,
     punct: 0,
@@ -277,6 +336,18 @@ function emptyCounts(): Counts {
     cues: new Float64Array(CUE_CLASSES.length),
     grams: 0,
   };
+}
+
+const NEGATIONS = new Int32Array(['not', 'except', 'least', 'false', 'incorrect'].map(wordHash));
+
+function isNegation(h: number): boolean {
+  for (let i = 0; i < NEGATIONS.length; i++) if (NEGATIONS[i] === h) return true;
+  return false;
+}
+
+/** A-H or a-h: the letters that label answer options. */
+function isOptionLetter(c: number): boolean {
+  return (c >= 65 && c <= 72) || (c >= 97 && c <= 104);
 }
 
 function push(k: number, hash: number, start: number, end: number, weight: number, inQuery: boolean): void {
@@ -331,6 +402,13 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
   d[D.code_fence] = n.backticks >= 3 ? 1 : 0;
   d[D.list_items] = Math.log1p(n.listItems);
   for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(n.cues[b] ?? 0);
+  // Answer-option features exist for multiple-choice prompts only (0 otherwise), so with one intercept per
+  // structure they can rank questions against each other but cannot tell the structures apart.
+  if (n.choices >= MIN_CHOICES) {
+    d[D.choice_chars] = Math.log1p(n.choiceChars / n.choices);
+    d[D.choice_numeric] = n.choiceNumeric / n.choices;
+    d[D.choice_negation] = n.negations > 0 ? 1 : 0;
+  }
 
   return {
     dense: d,
@@ -339,6 +417,7 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
     gramStart: startBuf.subarray(0, n.grams),
     gramEnd: endBuf.subarray(0, n.grams),
     gramInQuery: inQueryBuf.subarray(0, n.grams),
+    choices: n.choices,
     view,
   };
 }

@@ -58,6 +58,20 @@ describe('task signals', () => {
     expect(dense(msg, 'code_symbols')).toBeGreaterThan(0);
   });
 
+  test('answer options: counted, and their features exist for multiple-choice prompts only', () => {
+    const q = 'Which of these is NOT a fruit?\nA. apple 1\nB. pear\nC. carrot 22\nD. plum\nAnswer:';
+    expect(extractFeatures(user(q)).choices).toBe(4);
+    expect(dense(user(q), 'choice_chars')).toBeCloseTo(Math.log1p((10 + 7 + 12 + 7) / 4), 12);
+    expect(dense(user(q), 'choice_numeric')).toBe(0.5);
+    expect(dense(user(q), 'choice_negation')).toBe(1);
+    expect(extractFeatures(user('Pick one:\n(a) red\n(b) blue')).choices).toBe(2);
+    // Free form: a lone "A." line or a capitalised NOT is no multiple-choice question.
+    const free = user('Do NOT shout.\nA. Smith wrote this.');
+    expect(extractFeatures(free).choices).toBe(1);
+    for (const name of ['choice_chars', 'choice_numeric', 'choice_negation'] as const)
+      expect(dense(free, name)).toBe(0);
+  });
+
   test('grams are case-insensitive and name their words', () => {
     const a = extractFeatures(user('Python code'));
     const grams = Array.from(a.grams);
