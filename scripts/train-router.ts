@@ -16,8 +16,9 @@
  * free form) so the fit ranks prompts inside each structure instead of learning what tells MMLU from GSM8K,
  * plus a task-type term fitted between groups (MMLU subjects, GSM8K) and applied to free-form prompts
  * only, which is what orders math and code above writing in open chat. Grouped CV APGR gsm8k / mmlu
- * (pooled): typed 0.590 / 0.563, within (no type term) 0.561 / 0.555, shared (one intercept, the earlier
- * default) 0.573 / 0.508 on the earlier features.
+ * (pooled): typed 0.646 / 0.550, within (no type term) 0.615 / 0.549, shared (one intercept, rows weighted
+ * as they come: the earlier model) 0.573 / 0.509. `--weigh rows` drops the equal weight per structure.
+ * docs/router.md has the figures and what was tried.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     'l2-gram': { type: 'string', default: '0.003' },
     'no-grams': { type: 'boolean', default: false },
     mode: { type: 'string', default: 'typed' },
+    weigh: { type: 'string', default: 'structures' },
     'no-write': { type: 'boolean', default: false },
     drop: { type: 'string', default: '' },
     oof: { type: 'string' },
@@ -178,33 +180,29 @@ const typeMask = DENSE_NAMES.map((n) => (TYPE_FEATURES.has(n) ? 1 : 0));
 
 function toRows(examples: readonly Example[], s: Scaling, offset: (e: Example) => number): TrainRow[] {
   const grams = !args['no-grams'];
+  // `--weigh structures` (default): free-form and multiple-choice rows carry equal total weight, so the shared
+  // weights are not 88% fitted to multiple-choice questions while the traffic is mostly free-form chat.
+  const nChoice = examples.filter((e) => e.choice).length;
+  const equal = args.weigh === 'structures' && nChoice > 0 && nChoice < examples.length;
+  const balance = equal ? nChoice / (examples.length - nChoice) : 1;
   return examples.map((e) => ({
     dense: standardise(e, s),
     gramIdx: grams ? e.gramIdx : new Uint32Array(0),
     gramVal: grams ? e.gramVal : new Float64Array(0),
     y: e.y,
-    w: 1,
+    w: e.choice ? 1 : balance,
     group: args.mode !== 'shared' && e.choice ? 1 : 0,
     offset: offset(e),
   }));
 }
 
-/** The task-type term: weights over standardised TYPE_FEATURES and the range each may take. */
-interface TypeTerm {
-  weight: Float64Array;
-  lo: Float64Array;
-  hi: Float64Array;
-}
-
 /**
- * Fits the task-type term on one row per group (MMLU subject, other set): mean standardised
- * TYPE_FEATURES, mean label, weighted by the group's size. It learns which kinds of task need the strong
- * model more, between groups, not which prompt inside a subject is harder (nor the within-subject quirks of
- * a few numeric subjects, which is what a per-prompt fit of these features learned). Its weights hold for
- * group means, so a single prompt's features are clamped to the range of the group means before they are
- * applied: a prompt full of creative cues counts as the most creative group, not as five of them.
+ * Fits the task-type term (weights over standardised TYPE_FEATURES) on one row per group (MMLU subject,
+ * other set): mean standardised features, mean label, weighted by the group's size. It learns which kinds
+ * of task need the strong model more, between groups, not which prompt inside a subject is harder (nor the
+ * within-subject quirks of a few numeric subjects, which is what a per-prompt fit of these features learned).
  */
-function fitTypeTerm(examples: readonly Example[], s: Scaling): TypeTerm {
+function fitTypeTerm(examples: readonly Example[], s: Scaling): Float64Array {
   const byGroup = new Map<string, Example[]>();
   for (const e of examples) byGroup.set(e.group, [...(byGroup.get(e.group) ?? []), e]);
   const rows: TrainRow[] = [...byGroup.keys()].sort().map((g) => {
@@ -218,21 +216,12 @@ function fitTypeTerm(examples: readonly Example[], s: Scaling): TypeTerm {
     }
     return { dense, gramIdx: new Uint32Array(0), gramVal: new Float64Array(0), y, w: xs.length, group: 0, offset: 0 };
   });
-  const fitted = fitLogistic(rows, NDENSE, fit);
-  const lo = new Float64Array(NDENSE).fill(Infinity);
-  const hi = new Float64Array(NDENSE).fill(-Infinity);
-  for (const r of rows) {
-    for (let j = 0; j < NDENSE; j++) {
-      lo[j] = Math.min(lo[j] ?? 0, r.dense[j] ?? 0);
-      hi[j] = Math.max(hi[j] ?? 0, r.dense[j] ?? 0);
-    }
-  }
-  return { weight: fitted.dense.map((w, j) => w * (typeMask[j] ?? 0)), lo, hi };
+  return fitLogistic(rows, NDENSE, fit).dense.map((w, j) => w * (typeMask[j] ?? 0));
 }
 
-function typeLogit(t: TypeTerm, d: Float64Array): number {
+function typeLogit(weight: Float64Array, d: Float64Array): number {
   let z = 0;
-  for (let j = 0; j < NDENSE; j++) z += (t.weight[j] ?? 0) * clamp(d[j] ?? 0, t.lo[j] ?? 0, t.hi[j] ?? 0);
+  for (let j = 0; j < NDENSE; j++) z += (weight[j] ?? 0) * (d[j] ?? 0);
   return z;
 }
 
@@ -272,14 +261,7 @@ function train(examples: readonly Example[]) {
     for (let k = 0; k < e.gramIdx.length; k++) z += (main.grams[e.gramIdx[k] ?? 0] ?? 0) * (e.gramVal[k] ?? 0);
     return 1 / (1 + Math.exp(-z));
   };
-  // The type term ships in raw units: its weight, and its clamp range mapped back from standard units.
-  const sd = (j: number): number => s.std[j] ?? 0;
-  const raw = (j: number, z: number): number => (s.mean[j] ?? 0) + sd(j) * z;
-  const free = {
-    weight: Array.from({ length: NDENSE }, (_, j) => type?.weight[j] ?? 0),
-    lo: Array.from({ length: NDENSE }, (_, j) => (type && sd(j) > 0 ? raw(j, type.lo[j] ?? 0) : (s.lo[j] ?? 0))),
-    hi: Array.from({ length: NDENSE }, (_, j) => (type && sd(j) > 0 ? raw(j, type.hi[j] ?? 0) : (s.hi[j] ?? 0))),
-  };
+  const free = type ?? new Float64Array(NDENSE);
   return { s, model: { dense: main.dense, free, grams: main.grams }, bias, choiceBias, predict };
 }
 
@@ -418,9 +400,7 @@ function main(): void {
       mean: s.mean.map((x) => round(x, 6)),
       std: s.std.map((x) => round(x, 6)),
       weight: Array.from(model.dense, (x) => round(x, 6)),
-      free: model.free.weight.map((x) => round(x, 6)),
-      freeLo: model.free.lo.map((x) => round(x, 6)),
-      freeHi: model.free.hi.map((x) => round(x, 6)),
+      free: Array.from(model.free, (x) => round(x, 6)),
     },
     grams: { index, weight },
     prior,
@@ -430,6 +410,7 @@ function main(): void {
       rows: all.length,
       seed,
       mode: args.mode,
+      weigh: args.weigh,
       fit,
     },
   };

@@ -6,7 +6,7 @@
  * just 256 chars (cold merge cache), more than the whole 50 us budget. See TOKEN_COEF.
  */
 import { CUE_CLASSES, cueBitsOf } from './cues.js';
-import { FNV_OFFSET, fnvStep, pairHash, wordHash } from './hash.js';
+import { FNV_OFFSET, fnvStep, pairHash } from './hash.js';
 import { type ChatMessage, type ConversationView, viewConversation } from './text.js';
 
 /** Answer-option lines that make a prompt multiple choice. */
@@ -18,9 +18,11 @@ const MAX_GRAMS = 8192;
 
 /**
  * Named dense features: length, structure, notation and task cues. Deliberately absent: answer-format and
- * style signals (multiple-choice options, line and sentence counts, word length, capitals, digit share). In the dev data
- * they mostly tell MMLU from GSM8K, so a model learns "no options, short words = math word problem = needs
- * the strong model" and misroutes chat, whose style matches neither (measured: greetings scored 0.97).
+ * style signals (line and sentence counts, word length, capitals, digit share). In the dev data they mostly
+ * tell MMLU from GSM8K, so a model learns "short words = math word problem = needs the strong model" and
+ * misroutes chat, whose style matches neither (measured: greetings scored 0.97). Answer options only set
+ * the prompt's structure (`Features.choices`); as features inside multiple-choice prompts (option length,
+ * numeric options, capitalised NOT / EXCEPT) they did not rank held-out subjects any better (docs/router.md).
  */
 const BASE_NAMES = [
   'tokens',
@@ -32,9 +34,6 @@ const BASE_NAMES = [
   'code_symbols',
   'code_fence',
   'list_items',
-  'choice_chars',
-  'choice_numeric',
-  'choice_negation',
 ] as const;
 export type DenseName = (typeof BASE_NAMES)[number] | `cue_${(typeof CUE_CLASSES)[number]}`;
 export const DENSE_NAMES: readonly DenseName[] = [...BASE_NAMES, ...CUE_CLASSES.map((c) => `cue_${c}` as const)];
@@ -80,10 +79,6 @@ interface Counts {
   backticks: number;
   listItems: number;
   choices: number;
-  /** Chars on answer-option lines, options that contain a digit, and capitalised NOT / EXCEPT / LEAST. */
-  choiceChars: number;
-  choiceNumeric: number;
-  negations: number;
   words: number;
   nonAscii: number;
   punct: number;
@@ -182,11 +177,6 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let backticks = 0;
   let listItems = 0;
   let choices = 0;
-  let choiceChars = 0;
-  let choiceNumeric = 0;
-  let optStart = -1;
-  let optDigits = 0;
-  let negations = 0;
   let nonAscii = 0;
   let punct = 0;
   let newlines = 0;
@@ -205,15 +195,10 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         const next = i + 1 < len ? units[i + 1] : -1;
         if (k === DIGIT && (next === 46 || next === 41)) listItems++;
         // "A." or "b)" opening a line is an answer option.
-        else if (isOptionLetter(c) && (next === 46 || next === 41)) {
-          choices++;
-          optStart = i;
-          optDigits = digits;
-        }
+        else if (isOptionLetter(c) && (next === 46 || next === 41)) choices++;
       }
       let h = FNV_OFFSET;
       let hasLetter = false;
-      let upper = 0;
       for (;;) {
         if (k === LOWER) {
           hasLetter = true;
@@ -226,10 +211,8 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
           digits += j - i;
           i = j - 1;
         } else {
-          if (k === UPPER) {
-            c += 32;
-            upper++;
-          } else if (k === WIDE) nonAscii++;
+          if (k === UPPER) c += 32;
+          else if (k === WIDE) nonAscii++;
           hasLetter = true;
           h = fnvStep(h, c);
         }
@@ -241,8 +224,6 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
       // The word is text[wordStart, i).
       if (hasLetter) words++;
       else numbers++;
-      // An all-capitals NOT, EXCEPT or LEAST turns a question around ("Which is NOT ...").
-      if (upper >= 3 && upper === i - wordStart && isNegation(h)) negations++;
       const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
       const bits = cueBitsOf(h) | (prevWordStart >= 0 ? cueBitsOf(pair) : 0);
       if (bits !== 0) {
@@ -259,11 +240,6 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     }
     i++;
     if (k === NEWLINE) {
-      if (optStart >= 0) {
-        choiceChars += i - 1 - optStart;
-        if (digits > optDigits) choiceNumeric++;
-        optStart = -1;
-      }
       newlines++;
       lineStart = true;
       prevWordStart = -1;
@@ -279,11 +255,7 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         continue;
       }
       // "(A)" opening a line is an answer option.
-      if (c === 40 && i + 1 < len && isOptionLetter(units[i] ?? 0) && units[i + 1] === 41) {
-        choices++;
-        optStart = i - 1;
-        optDigits = digits;
-      }
+      if (c === 40 && i + 1 < len && isOptionLetter(units[i] ?? 0) && units[i + 1] === 41) choices++;
     }
     if (k === LATEX) latex++;
     else if (k === BACKTICK) backticks++;
@@ -291,10 +263,6 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     else if (k === CODE) code++;
     // Bigrams do not span sentences or clauses.
     if (c === 46 || c === 33 || c === 63 || c === 44 || c === 58 || c === 59) prevWordStart = -1;
-  }
-  if (optStart >= 0) {
-    choiceChars += len - optStart;
-    if (digits > optDigits) choiceNumeric++;
   }
   n.grams = g;
   n.digits += digits * weight;
@@ -305,12 +273,7 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   n.code += code * weight;
   n.backticks += backticks * weight;
   n.listItems += listItems * weight;
-  if (inQuery) {
-    n.choices += choices;
-    n.choiceChars += choiceChars;
-    n.choiceNumeric += choiceNumeric;
-    n.negations += negations;
-  }
+  if (inQuery) n.choices += choices;
   n.nonAscii += nonAscii * weight;
   n.punct += punct * weight;
   n.newlines += newlines * weight;
@@ -326,9 +289,6 @@ function emptyCounts(): Counts {
     backticks: 0,
     listItems: 0,
     choices: 0,
-    choiceChars: 0,
-    choiceNumeric: 0,
-    negations: 0,
     words: 0,
     nonAscii: 0,
     punct: 0,
@@ -338,16 +298,21 @@ function emptyCounts(): Counts {
   };
 }
 
-const NEGATIONS = new Int32Array(['not', 'except', 'least', 'false', 'incorrect'].map(wordHash));
-
-function isNegation(h: number): boolean {
-  for (let i = 0; i < NEGATIONS.length; i++) if (NEGATIONS[i] === h) return true;
-  return false;
-}
-
 /** A-H or a-h: the letters that label answer options. */
 function isOptionLetter(c: number): boolean {
   return (c >= 65 && c <= 72) || (c >= 97 && c <= 104);
+}
+
+/** Answer-option lines ("A. ", "b) ", "(C) ") in `text`, as scan() counts them; the first line only if whole. */
+export function optionLines(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf('\n'); at >= 0 && at + 2 < text.length; at = text.indexOf('\n', at + 1)) {
+    const a = text.charCodeAt(at + 1);
+    const b = text.charCodeAt(at + 2);
+    if (isOptionLetter(a) && (b === 46 || b === 41)) n++;
+    else if (a === 40 && isOptionLetter(b) && text.charCodeAt(at + 3) === 41) n++;
+  }
+  return n;
 }
 
 function push(k: number, hash: number, start: number, end: number, weight: number, inQuery: boolean): void {
@@ -389,6 +354,8 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
   scan(view.query, 1, true, n);
   const queryTokens = estimateTokens(n, view.query.length, view.queryChars);
   if (view.context.length > 0) scan(view.context, CONTEXT_WEIGHT, false, n);
+  // Options past the scanned tail of a long question still make it multiple choice.
+  const choices = view.optionTail.length > 0 ? Math.max(n.choices, optionLines(view.optionTail)) : n.choices;
 
   const d = new Float64Array(DENSE_NAMES.length);
   d[D.tokens] = Math.log1p(queryTokens);
@@ -402,13 +369,6 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
   d[D.code_fence] = n.backticks >= 3 ? 1 : 0;
   d[D.list_items] = Math.log1p(n.listItems);
   for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(n.cues[b] ?? 0);
-  // Answer-option features exist for multiple-choice prompts only (0 otherwise), so with one intercept per
-  // structure they can rank questions against each other but cannot tell the structures apart.
-  if (n.choices >= MIN_CHOICES) {
-    d[D.choice_chars] = Math.log1p(n.choiceChars / n.choices);
-    d[D.choice_numeric] = n.choiceNumeric / n.choices;
-    d[D.choice_negation] = n.negations > 0 ? 1 : 0;
-  }
 
   return {
     dense: d,
@@ -417,7 +377,7 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
     gramStart: startBuf.subarray(0, n.grams),
     gramEnd: endBuf.subarray(0, n.grams),
     gramInQuery: inQueryBuf.subarray(0, n.grams),
-    choices: n.choices,
+    choices,
     view,
   };
 }

@@ -32,9 +32,6 @@ export interface ModelWeights {
     std: number[];
     weight: number[];
     free: number[];
-    /** `free` applies to raw values clamped to [freeLo, freeHi]: the range its fit saw (group means). */
-    freeLo: number[];
-    freeHi: number[];
   };
   /** Sparse gram weights: bucket index and weight, non-zero buckets only. */
   grams: { index: number[]; weight: number[] };
@@ -78,8 +75,6 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
   const choiceBias = (weights.choiceBias - weights.center) * inv;
   const dw = Float64Array.from(weights.dense.weight, (w) => w * inv);
   const freeW = Float64Array.from(weights.dense.free, (w) => w * inv);
-  const freeLo = Float64Array.from(weights.dense.freeLo);
-  const freeHi = Float64Array.from(weights.dense.freeHi);
   weights.grams.index.forEach((b, i) => (gramW[b] = (weights.grams.weight[i] ?? 0) * inv));
   const lo = Float64Array.from(weights.dense.lo);
   const hi = Float64Array.from(weights.dense.hi);
@@ -113,13 +108,9 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
     const free = f.choices < MIN_CHOICES;
     let logit = free ? bias : choiceBias;
     for (let i = 0; i < dw.length; i++) {
-      const v = f.dense[i] ?? 0;
-      const x = Math.min(hi[i] ?? 0, Math.max(lo[i] ?? 0, v));
-      let c = (dw[i] ?? 0) * (x - (mean[i] ?? 0)) * (invStd[i] ?? 0);
-      if (free) {
-        const t = Math.min(freeHi[i] ?? 0, Math.max(freeLo[i] ?? 0, v));
-        c += (freeW[i] ?? 0) * (t - (mean[i] ?? 0)) * (invStd[i] ?? 0);
-      }
+      const x = Math.min(hi[i] ?? 0, Math.max(lo[i] ?? 0, f.dense[i] ?? 0));
+      const w = free ? (dw[i] ?? 0) + (freeW[i] ?? 0) : (dw[i] ?? 0);
+      const c = w * (x - (mean[i] ?? 0)) * (invStd[i] ?? 0);
       denseC[i] = c;
       logit += c;
     }

@@ -28,8 +28,6 @@ function weightsWith(
       std: new Array<number>(n).fill(1),
       weight: DENSE_NAMES.map((name) => dense[name] ?? 0),
       free: DENSE_NAMES.map((name) => free[name] ?? 0),
-      freeLo: new Array<number>(n).fill(-1e9),
-      freeHi: new Array<number>(n).fill(1e9),
     },
     grams: {
       index: Object.keys(grams).map((w) => wordHash(w) & (buckets - 1)),
@@ -81,13 +79,6 @@ describe('the model', () => {
     expect(free.logit).toBeCloseTo(free.features.dense[DENSE_NAMES.indexOf('cue_compute')] ?? NaN, 12);
     expect(free.logit).toBeGreaterThan(0);
     expect(choice.logit).toBeCloseTo(-1, 12);
-  });
-
-  test('clamps the task-type term to its own range', () => {
-    const w = weightsWith({}, {}, { cue_creative: 1 });
-    w.dense.freeHi[DENSE_NAMES.indexOf('cue_creative')] = 0.5;
-    const m = createClassifier(w);
-    expect(m.detail(user('Write a poem, a story and a song.')).logit).toBeCloseTo(0.5, 12);
   });
 
   test('refuses weights of an older format', () => {
