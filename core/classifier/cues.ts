@@ -139,8 +139,9 @@ const LEXICON: Record<CueClass, string[]> = {
     'rewrite',
     'each',
   ],
+  // Not 'write': "write a function / a proof / a query" is as common as "write a poem", and as a creative cue
+  // it pulled code and math requests down with the writing ones.
   creative: [
-    'write',
     'story',
     'poem',
     'essay',

@@ -9,15 +9,20 @@ import { CUE_CLASSES, cueBitsOf } from './cues.js';
 import { FNV_OFFSET, fnvStep, pairHash } from './hash.js';
 import { type ChatMessage, type ConversationView, viewConversation } from './text.js';
 
+/** Answer-option lines that make a prompt multiple choice. */
+export const MIN_CHOICES = 2;
+
 /** Earlier turns still tell what the conversation is about, but less than the turn being answered. */
 export const CONTEXT_WEIGHT = 0.5;
 const MAX_GRAMS = 8192;
 
 /**
  * Named dense features: length, structure, notation and task cues. Deliberately absent: answer-format and
- * style signals (multiple-choice options, line and sentence counts, word length, capitals, digit share). In the dev data
- * they mostly tell MMLU from GSM8K, so a model learns "no options, short words = math word problem = needs
- * the strong model" and misroutes chat, whose style matches neither (measured: greetings scored 0.97).
+ * style signals (line and sentence counts, word length, capitals, digit share). In the dev data they mostly
+ * tell MMLU from GSM8K, so a model learns "short words = math word problem = needs the strong model" and
+ * misroutes chat, whose style matches neither (measured: greetings scored 0.97). Answer options only set
+ * the prompt's structure (`Features.choices`); as features inside multiple-choice prompts (option length,
+ * numeric options, capitalised NOT / EXCEPT) they did not rank held-out subjects any better (docs/router.md).
  */
 const BASE_NAMES = [
   'tokens',
@@ -50,6 +55,12 @@ export interface Features {
   gramStart: Int32Array;
   gramEnd: Int32Array;
   gramInQuery: Uint8Array;
+  /**
+   * Answer-option lines in the last user turn ("A. ...", "b) ...", "(C) ..."). Not a dense feature: as a
+   * weight it would only tell MMLU from GSM8K. The model uses it to tell a multiple-choice question from a
+   * free-form request (see ModelWeights.dense.free).
+   */
+  choices: number;
   view: ConversationView;
 }
 
@@ -67,6 +78,7 @@ interface Counts {
   code: number;
   backticks: number;
   listItems: number;
+  choices: number;
   words: number;
   nonAscii: number;
   punct: number;
@@ -164,6 +176,7 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   let code = 0;
   let backticks = 0;
   let listItems = 0;
+  let choices = 0;
   let nonAscii = 0;
   let punct = 0;
   let newlines = 0;
@@ -181,6 +194,8 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         // "1." or "1)" opening a line is a numbered list item.
         const next = i + 1 < len ? units[i + 1] : -1;
         if (k === DIGIT && (next === 46 || next === 41)) listItems++;
+        // "A." or "b)" opening a line is an answer option.
+        else if (isOptionLetter(c) && (next === 46 || next === 41)) choices++;
       }
       let h = FNV_OFFSET;
       let hasLetter = false;
@@ -239,6 +254,8 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
         listItems++;
         continue;
       }
+      // "(A)" opening a line is an answer option.
+      if (c === 40 && i + 1 < len && isOptionLetter(units[i] ?? 0) && units[i + 1] === 41) choices++;
     }
     if (k === LATEX) latex++;
     else if (k === BACKTICK) backticks++;
@@ -256,6 +273,7 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
   n.code += code * weight;
   n.backticks += backticks * weight;
   n.listItems += listItems * weight;
+  if (inQuery) n.choices += choices;
   n.nonAscii += nonAscii * weight;
   n.punct += punct * weight;
   n.newlines += newlines * weight;
@@ -270,6 +288,7 @@ function emptyCounts(): Counts {
     code: 0,
     backticks: 0,
     listItems: 0,
+    choices: 0,
     words: 0,
     nonAscii: 0,
     punct: 0,
@@ -277,6 +296,23 @@ function emptyCounts(): Counts {
     cues: new Float64Array(CUE_CLASSES.length),
     grams: 0,
   };
+}
+
+/** A-H or a-h: the letters that label answer options. */
+function isOptionLetter(c: number): boolean {
+  return (c >= 65 && c <= 72) || (c >= 97 && c <= 104);
+}
+
+/** Answer-option lines ("A. ", "b) ", "(C) ") in `text`, as scan() counts them; the first line only if whole. */
+export function optionLines(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf('\n'); at >= 0 && at + 2 < text.length; at = text.indexOf('\n', at + 1)) {
+    const a = text.charCodeAt(at + 1);
+    const b = text.charCodeAt(at + 2);
+    if (isOptionLetter(a) && (b === 46 || b === 41)) n++;
+    else if (a === 40 && isOptionLetter(b) && text.charCodeAt(at + 3) === 41) n++;
+  }
+  return n;
 }
 
 function push(k: number, hash: number, start: number, end: number, weight: number, inQuery: boolean): void {
@@ -318,6 +354,8 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
   scan(view.query, 1, true, n);
   const queryTokens = estimateTokens(n, view.query.length, view.queryChars);
   if (view.context.length > 0) scan(view.context, CONTEXT_WEIGHT, false, n);
+  // Options past the scanned tail of a long question still make it multiple choice.
+  const choices = view.optionTail.length > 0 ? Math.max(n.choices, optionLines(view.optionTail)) : n.choices;
 
   const d = new Float64Array(DENSE_NAMES.length);
   d[D.tokens] = Math.log1p(queryTokens);
@@ -339,6 +377,7 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
     gramStart: startBuf.subarray(0, n.grams),
     gramEnd: endBuf.subarray(0, n.grams),
     gramInQuery: inQueryBuf.subarray(0, n.grams),
+    choices,
     view,
   };
 }

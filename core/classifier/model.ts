@@ -1,22 +1,38 @@
 /**
  * The complexity model: logistic regression over standardised dense features plus hashed word uni- and
- * bigrams. Its output is the probability that a prompt needs the strong model (label: see
- * scripts/train-router.ts), and its explanation is the per-feature contribution to the logit.
+ * bigrams, with one intercept per prompt structure (multiple choice or free form) and a task-type term
+ * that only free-form prompts get. Its output is the probability that a prompt needs the strong model
+ * (label: see scripts/train-router.ts), and its explanation is the per-feature contribution to the logit.
  */
-import { DENSE_NAMES, type Features, extractFeatures, gramText } from './features.js';
+import { DENSE_NAMES, type Features, MIN_CHOICES, extractFeatures, gramText } from './features.js';
 import type { ChatMessage } from './text.js';
 
 /** What scripts/train-router.ts writes to core/classifier/weights.json. */
 export interface ModelWeights {
-  version: 1;
+  version: 2;
   /** Hash buckets for grams (power of two). */
   buckets: number;
+  /** Intercept of free-form prompts. */
   bias: number;
+  /** Intercept of multiple-choice prompts (at least MIN_CHOICES answer-option lines). */
+  choiceBias: number;
   /** The score is sigmoid((logit - center) / spread): 0.5 at the median training prompt, ~0.1/0.9 at its deciles. */
   center: number;
   spread: number;
-  /** Raw values are clamped to [lo, hi] (the training 1st..99th percentiles), then standardised. */
-  dense: { names: string[]; lo: number[]; hi: number[]; mean: number[]; std: number[]; weight: number[] };
+  /**
+   * Raw values are clamped to [lo, hi] (the training 1st..99th percentiles), then standardised. `weight`
+   * applies to every prompt; `free` is the task-type term, added for free-form prompts only: what kind of
+   * work is asked (math, code, writing), which says little about which multiple-choice question is hard.
+   */
+  dense: {
+    names: string[];
+    lo: number[];
+    hi: number[];
+    mean: number[];
+    std: number[];
+    weight: number[];
+    free: number[];
+  };
   /** Sparse gram weights: bucket index and weight, non-zero buckets only. */
   grams: { index: number[]; weight: number[] };
   /** Quantiles 0, 1/100, ..., 1 of the training scores: the calibrator's starting point. */
@@ -47,6 +63,7 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifier {
   const names = weights.dense.names;
+  if (weights.version !== 2) throw new Error('classifier weights have an old format: retrain (npm run train:router)');
   if (names.length !== DENSE_NAMES.length || names.some((n, i) => n !== DENSE_NAMES[i])) {
     throw new Error('classifier weights were trained on other dense features: retrain (npm run train:router)');
   }
@@ -55,7 +72,9 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
   // Folding the re-centring into the weights keeps contributions in the units of the final logit.
   const inv = 1 / weights.spread;
   const bias = (weights.bias - weights.center) * inv;
+  const choiceBias = (weights.choiceBias - weights.center) * inv;
   const dw = Float64Array.from(weights.dense.weight, (w) => w * inv);
+  const freeW = Float64Array.from(weights.dense.free, (w) => w * inv);
   weights.grams.index.forEach((b, i) => (gramW[b] = (weights.grams.weight[i] ?? 0) * inv));
   const lo = Float64Array.from(weights.dense.lo);
   const hi = Float64Array.from(weights.dense.hi);
@@ -86,10 +105,12 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
   }
 
   function evaluate(f: Features): { score: number; logit: number; top: Contribution[] } {
-    let logit = bias;
+    const free = f.choices < MIN_CHOICES;
+    let logit = free ? bias : choiceBias;
     for (let i = 0; i < dw.length; i++) {
       const x = Math.min(hi[i] ?? 0, Math.max(lo[i] ?? 0, f.dense[i] ?? 0));
-      const c = (dw[i] ?? 0) * (x - (mean[i] ?? 0)) * (invStd[i] ?? 0);
+      const w = free ? (dw[i] ?? 0) + (freeW[i] ?? 0) : (dw[i] ?? 0);
+      const c = w * (x - (mean[i] ?? 0)) * (invStd[i] ?? 0);
       denseC[i] = c;
       logit += c;
     }

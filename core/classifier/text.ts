@@ -9,6 +9,11 @@
 /** Chars of the last user turn that are scanned: the head carries the task, the tail the final ask. */
 export const QUERY_HEAD_CHARS = 1024;
 export const QUERY_TAIL_CHARS = 256;
+/**
+ * Chars at the end of a clipped last user turn searched for answer-option lines only: a multiple-choice
+ * question after a long passage keeps its options past the scanned tail.
+ */
+export const OPTION_TAIL_CHARS = 1024;
 /** Chars of earlier context (most recent first) that are scanned for code or math. */
 export const CONTEXT_SCAN_CHARS = 256;
 /** Messages looked at from the end; older ones only count through the cap. */
@@ -25,6 +30,8 @@ export interface ConversationView {
   query: string;
   /** Full length of the last user turn in chars (UTF-16 units). */
   queryChars: number;
+  /** The last OPTION_TAIL_CHARS of the last user turn when `query` is clipped, else ''. */
+  optionTail: string;
   /** Scanned tail of everything before the last user turn. */
   context: string;
   /** Full length of everything before the last user turn, in chars (within the last MAX_MESSAGES). */
@@ -89,6 +96,7 @@ export function viewConversation(messages: readonly ChatMessage[]): Conversation
   return {
     query: clip(queryFull),
     queryChars: queryFull.length,
+    optionTail: queryFull.length > QUERY_HEAD_CHARS + QUERY_TAIL_CHARS ? queryFull.slice(-OPTION_TAIL_CHARS) : '',
     context,
     contextChars,
     userTurns: Math.max(1, userTurns),

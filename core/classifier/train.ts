@@ -13,8 +13,10 @@ export interface TrainRow {
   /** Target in [0,1] and sample weight. */
   y: number;
   w: number;
-  /** Index of the row's own intercept (its source set), or 0 when all rows share one. */
+  /** Index of the row's own intercept (its prompt structure), or 0 when all rows share one. */
   group: number;
+  /** Fixed addition to the row's logit (a term fitted before, e.g. the task-type term); 0 for none. */
+  offset: number;
 }
 
 export interface FitOptions {
@@ -23,7 +25,7 @@ export interface FitOptions {
   learningRate: number;
   l2Dense: number;
   l2Gram: number;
-  /** Number of intercepts (one per source set with fixed effects, else 1). */
+  /** Number of intercepts (one per prompt structure, or 1). */
   groups: number;
 }
 
@@ -48,7 +50,7 @@ export function fitLogistic(rows: readonly TrainRow[], nDense: number, o: FitOpt
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     grad.fill(0);
     for (const r of rows) {
-      let z = theta[r.group] ?? 0;
+      let z = (theta[r.group] ?? 0) + r.offset;
       for (let j = 0; j < nDense; j++) z += (theta[G + j] ?? 0) * (r.dense[j] ?? 0);
       for (let k = 0; k < r.gramIdx.length; k++)
         z += (theta[G + nDense + (r.gramIdx[k] ?? 0)] ?? 0) * (r.gramVal[k] ?? 0);

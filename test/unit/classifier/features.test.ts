@@ -58,6 +58,24 @@ describe('task signals', () => {
     expect(dense(msg, 'code_symbols')).toBeGreaterThan(0);
   });
 
+  test('answer options are counted in the last user turn', () => {
+    const q = 'Which of these is NOT a fruit?\nA. apple 1\nB. pear\nC. carrot 22\nD. plum\nAnswer:';
+    expect(extractFeatures(user(q)).choices).toBe(4);
+    expect(extractFeatures(user('Pick one:\n(a) red\n(b) blue')).choices).toBe(2);
+    // A lone "A." line is no multiple-choice question; options in earlier turns do not count.
+    expect(extractFeatures(user('Do NOT shout.\nA. Smith wrote this.')).choices).toBe(1);
+    const earlier = [{ role: 'user', content: q }, { role: 'assistant', content: 'D' }, ...user('Why?')];
+    expect(extractFeatures(earlier).choices).toBe(0);
+  });
+
+  test('options past the scanned tail of a long question still make it multiple choice', () => {
+    const passage = 'The treaty was signed after a long war. '.repeat(60);
+    const options = ['A', 'B', 'C', 'D'].map((l) => `\n${l}. ${'a long answer option about the treaty '.repeat(2)}`);
+    const f = extractFeatures(user(passage + 'Which is true?' + options.join('') + '\nAnswer:'));
+    expect(f.view.query.length).toBeLessThan(f.view.queryChars);
+    expect(f.choices).toBe(4);
+  });
+
   test('grams are case-insensitive and name their words', () => {
     const a = extractFeatures(user('Python code'));
     const grams = Array.from(a.grams);

@@ -6,13 +6,18 @@ import { classifier, score, shippedWeights } from '../../../core/classifier/scor
 
 const user = (content: string) => [{ role: 'user', content }];
 
-function weightsWith(dense: Partial<Record<string, number>>, grams: Record<string, number> = {}): ModelWeights {
+function weightsWith(
+  dense: Partial<Record<string, number>>,
+  grams: Record<string, number> = {},
+  free: Partial<Record<string, number>> = {},
+): ModelWeights {
   const buckets = 1 << 12;
   const n = DENSE_NAMES.length;
   return {
-    version: 1,
+    version: 2,
     buckets,
     bias: 0,
+    choiceBias: 0,
     center: 0,
     spread: 1,
     dense: {
@@ -22,6 +27,7 @@ function weightsWith(dense: Partial<Record<string, number>>, grams: Record<strin
       mean: new Array<number>(n).fill(0),
       std: new Array<number>(n).fill(1),
       weight: DENSE_NAMES.map((name) => dense[name] ?? 0),
+      free: DENSE_NAMES.map((name) => free[name] ?? 0),
     },
     grams: {
       index: Object.keys(grams).map((w) => wordHash(w) & (buckets - 1)),
@@ -60,6 +66,24 @@ describe('the model', () => {
     w.dense.hi[0] = 2;
     const m = createClassifier(w);
     expect(m.score(user('a '.repeat(500))).score).toBeCloseTo(1 / (1 + Math.exp(-2)), 12);
+  });
+
+  test('multiple-choice prompts get their own intercept and no task-type term', () => {
+    const w = weightsWith({}, {}, { cue_compute: 1 });
+    w.choiceBias = -1;
+    const m = createClassifier(w);
+    const question = 'How many eggs are left?';
+    const options = '\nA. 3\nB. 4\nC. 5\nD. 6\nAnswer:';
+    const free = m.detail(user(question));
+    const choice = m.detail(user(question + options));
+    expect(free.logit).toBeCloseTo(free.features.dense[DENSE_NAMES.indexOf('cue_compute')] ?? NaN, 12);
+    expect(free.logit).toBeGreaterThan(0);
+    expect(choice.logit).toBeCloseTo(-1, 12);
+  });
+
+  test('refuses weights of an older format', () => {
+    const w = { ...weightsWith({}), version: 1 } as unknown as ModelWeights;
+    expect(() => createClassifier(w)).toThrow(/retrain/);
   });
 
   test('refuses weights trained on other features', () => {

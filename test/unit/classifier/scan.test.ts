@@ -5,7 +5,8 @@ import { extractFeatures, tokenCounts } from '../../../core/classifier/features.
  * The scanner in features.ts is hand-optimised (char-class table, per-word inner loop, code units copied
  * into a reused buffer). Shipped weights are only valid for the exact features they were trained on, so
  * these cases pin its output on awkward input. Expected values were recorded from the straightforward
- * implementation it replaced; the digest covers dense features, gram hashes, spans and weights.
+ * implementation it replaced (answer options: recorded from this one); the digest covers dense features,
+ * gram hashes, spans and weights.
  */
 const CASES: [name: string, text: string, counts: Record<string, number>, grams: number, digest: string][] = [
   ['empty', '', { words: 0, digits: 0, punct: 0, nonAscii: 0, newlines: 0 }, 0, 'a96aca93'],
@@ -62,6 +63,13 @@ const CASES: [name: string, text: string, counts: Record<string, number>, grams:
     '2f58ee8f',
   ],
   ['tabs and CR', 'a\tb\r\nc  d\n\n\ne', { words: 5, digits: 0, punct: 0, nonAscii: 0, newlines: 4 }, 14, 'd381ea90'],
+  [
+    'answer options',
+    'Which is NOT prime?\nA. 2\nb) nine\n(C) 11\n(d)x\nD.',
+    { words: 11, digits: 3, punct: 8, nonAscii: 0, newlines: 5 },
+    34,
+    '277d5085',
+  ],
   [
     'long (grows the code-unit buffer)',
     'Which of the following best explains 12 apples? '.repeat(200),
