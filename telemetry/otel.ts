@@ -9,7 +9,6 @@
  * batch, never a request's latency), and shutdown gives the last export a bounded time.
  */
 import { trace, type Span } from '@opentelemetry/api';
-import { setGlobalErrorHandler } from '@opentelemetry/core';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
 
 export interface TelemetryOptions {
@@ -56,22 +55,24 @@ export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * The SDK is imported only when tracing is configured: it is about 10 MB of a sidecar's resident memory that a
- * pod without a collector should not pay.
+ * The SDK (and @opentelemetry/core) is imported only when tracing is configured: about 10 MB of a sidecar's
+ * resident memory that a pod without a collector should not pay.
  */
 export async function startTelemetry(opts: TelemetryOptions, env: NodeJS.ProcessEnv = process.env): Promise<Telemetry> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  setGlobalErrorHandler(rateLimitedErrorHandler(log, opts.errorLogIntervalMs ?? 5 * 60_000));
   if (!tracingConfigured(env)) {
     tracingOn = false;
     return { tracing: false, shutdown: () => Promise.resolve(true) };
   }
   let sdk: NodeSDK | undefined;
   try {
-    const [{ NodeSDK }, { defaultResource, resourceFromAttributes }] = await Promise.all([
+    const [{ NodeSDK }, { defaultResource, resourceFromAttributes }, { setGlobalErrorHandler }] = await Promise.all([
       import('@opentelemetry/sdk-node'),
       import('@opentelemetry/resources'),
+      import('@opentelemetry/core'),
     ]);
+    // Only the SDK reports through OTel's global error handler, so it is set with it.
+    setGlobalErrorHandler(rateLimitedErrorHandler(log, opts.errorLogIntervalMs ?? 5 * 60_000));
     sdk = new NodeSDK({
       // The default service name sits under the detected resource, so OTEL_SERVICE_NAME and
       // OTEL_RESOURCE_ATTRIBUTES=service.name=... still win.

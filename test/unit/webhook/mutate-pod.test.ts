@@ -86,7 +86,7 @@ describe('mutatePod', () => {
     expect(byName.MODELROUTE_STATE_FILE!.value).toBe('/tmp/modelroute-tables.json'); // on the emptyDir
     expect(byName.MODELROUTE_DATA_KEY).toBeUndefined(); // raw key bytes cannot travel in an env var
     // The image's own NODE_OPTIONS (source maps) is kept, the small young generation added (memory target).
-    expect(byName.NODE_OPTIONS!.value!.split(' ')).toEqual(['--enable-source-maps', '--max-semi-space-size=4']);
+    expect(byName.NODE_OPTIONS!.value!.split(' ')).toEqual(['--enable-source-maps', '--max-semi-space-size=2']);
     expect(byName.MODELROUTE_REDIS_PASSWORD!.valueFrom).toEqual({
       secretKeyRef: { name: 'modelroute-redis', key: 'password' },
     });
