@@ -273,9 +273,7 @@ export class SidecarTelemetry {
           ...(Number.isFinite(at) && { publishedAt: at }),
         });
         if (Number.isFinite(at))
-          this.metrics.tablePropagation
-            .labels(this.o.namespace, t.route.name)
-            .observe(Math.max(0, (this.now() - at) / 1000));
+          this.metrics.tablePropagation.labels(this.o.namespace).observe(Math.max(0, (this.now() - at) / 1000));
       }
       for (const route of [...this.tables.keys()]) if (!seen.has(route)) this.tables.delete(route);
     });

@@ -201,7 +201,7 @@ describe('SidecarTelemetry with a tracer', () => {
       /gen_ai_client_operation_duration_seconds_count\{[^}]*backend="fast",error_type="connect-error"\} 1/,
     );
     expect(text).toMatch(/gen_ai_client_operation_time_to_first_chunk_seconds_count\{[^}]*backend="smart"\} 1/);
-    expect(text).toMatch(/modelroute_sidecar_table_propagation_seconds_count\{namespace="apps",route="chat"\} 1/);
+    expect(text).toMatch(/modelroute_sidecar_table_propagation_seconds_count\{namespace="apps"\} 1/);
     const age = /modelroute_sidecar_table_age_seconds\{namespace="apps",route="chat"\} ([0-9.]+)/.exec(text);
     expect(Number(age?.[1])).toBeGreaterThanOrEqual(5);
   });
