@@ -153,7 +153,7 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
       const figures = proxyFigures(out, smoke);
       const notes = [
         'bench/proxy.ts: upstream, minimal proxy and sidecar each in its own process; fixed-rate open loop, the three paths interleaved per tick; added latency = path percentile minus direct percentile.',
-        'Streaming time to last byte is not measured: bench/proxy.ts times the first chunk only (see docs/benchmarks.md).',
+        'Streaming: time to first byte (TTFB) and to last byte (TTLB) of the same requests; the sidecar runs with the Node options the webhook injects (SIDECAR_NODE_OPTIONS), the minimal proxy with the defaults.',
       ];
       if (existsSync(cpuFile)) {
         const c = JSON.parse(readFileSync(cpuFile, 'utf8')) as { cpuSeconds: number; wallSeconds: number };
