@@ -150,14 +150,14 @@ type Autocannon = (
   o: Record<string, unknown>,
 ) => Promise<{ requests: { average: number; total: number }; non2xx: number; errors: number }>;
 
-async function peak(url: string, seconds: number): Promise<{ rps: number; requests: number }> {
+async function peak(url: string, seconds: number, stream: boolean): Promise<{ rps: number; requests: number }> {
   // autocannon ships no types; the one call used here is typed locally.
   const autocannon = ((await import('autocannon' as string)) as { default: Autocannon }).default;
   const r = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: PROMPT_BODY(false),
+    body: PROMPT_BODY(stream),
     connections: 32,
     duration: seconds,
   });
@@ -308,28 +308,37 @@ async function main(): Promise<void> {
     }
     // Closed loop, alternating (sidecar, minimal, sidecar, minimal) so a burst of load from elsewhere on the
     // machine does not land on one of them only; best of each. CPU seconds per request come from /proc and
-    // are much less sensitive to that noise than rates are.
+    // are much less sensitive to that noise than rates are, so they are the steadier comparison of the two paths.
     const peakSeconds = Math.max(3, Math.min(seconds, 6));
     const peakRps = { sidecar: 0, minimal: 0 };
-    const cpuPerRequestUs = { sidecar: Infinity, minimal: Infinity };
-    for (let round = 0; round < 2; round++) {
-      for (const [name, i, proc] of [
-        ['sidecar', 2, sidecarProc],
-        ['minimal', 1, minimalProc],
-      ] as const) {
-        const cpu0 = cpuSeconds(proc.pid!);
-        const { rps, requests } = await peak(targets[i]!.url, peakSeconds);
-        const cpu = cpuSeconds(proc.pid!) - cpu0;
-        peakRps[name] = Math.max(peakRps[name], rps);
-        cpuPerRequestUs[name] = Math.min(cpuPerRequestUs[name], Math.round((cpu / requests) * 1e6));
+    const streamPeakRps = { sidecar: 0, minimal: 0 };
+    const cpuPerRequestUs = {
+      json: { sidecar: Infinity, minimal: Infinity },
+      stream: { sidecar: Infinity, minimal: Infinity },
+    };
+    for (const stream of [false, true]) {
+      const rpsOf = stream ? streamPeakRps : peakRps;
+      const cpuOf = cpuPerRequestUs[stream ? 'stream' : 'json'];
+      for (let round = 0; round < 2; round++) {
+        for (const [name, i, proc] of [
+          ['sidecar', 2, sidecarProc],
+          ['minimal', 1, minimalProc],
+        ] as const) {
+          const cpu0 = cpuSeconds(proc.pid!);
+          const { rps, requests } = await peak(targets[i]!.url, peakSeconds, stream);
+          const cpu = cpuSeconds(proc.pid!) - cpu0;
+          rpsOf[name] = Math.max(rpsOf[name], rps);
+          cpuOf[name] = Math.min(cpuOf[name], Math.round((cpu / requests) * 1e6));
+        }
       }
+      const mode = stream ? 'streaming' : 'non-streaming';
+      console.log(
+        `peak rps, ${mode} (closed loop, 32 connections, one process each, best of 2): sidecar ${rpsOf.sidecar}, minimal ${rpsOf.minimal}`,
+      );
+      console.log(
+        `CPU per request, ${mode} (user+sys, best of 2): sidecar ${cpuOf.sidecar} us, minimal ${cpuOf.minimal} us`,
+      );
     }
-    console.log(
-      `peak rps (closed loop, 32 connections, one process each, best of 2): sidecar ${peakRps.sidecar}, minimal ${peakRps.minimal}`,
-    );
-    console.log(
-      `CPU per request (user+sys, best of 2): sidecar ${cpuPerRequestUs.sidecar} us, minimal ${cpuPerRequestUs.minimal} us`,
-    );
     await Promise.all(targets.map((t) => t.pool.close()));
     const sidecarSelfReported = await selfReported(`http://127.0.0.1:${adminPort}`);
     console.log(
@@ -344,6 +353,8 @@ async function main(): Promise<void> {
       units: 'ms',
       runs,
       peakRps,
+      streamPeakRps,
+      cpuPerRequestUs,
       sidecarSelfReported,
     };
     mkdirSync('bench/results', { recursive: true });

@@ -1,11 +1,13 @@
 /**
- * Passes an upstream SSE stream through event by event while reading the usage it carries. The sidecar
- * asks every chat/completions stream for `stream_options.include_usage`; when the client did not ask for it
- * the final usage-only chunk is dropped here, so the client sees exactly the stream it requested. Events are
- * forwarded as soon as they are complete; only a partial event waits for its end.
+ * Reads the usage an upstream SSE stream carries as it passes through, event by event. The sidecar asks every
+ * chat/completions stream for `stream_options.include_usage`; when the client did not ask for it the final
+ * usage-only chunk is dropped here, so the client sees exactly the stream it requested. Events are forwarded
+ * as soon as they are complete; only a partial event waits for its end.
+ *
+ * Not a stream: the relay hands each upstream chunk to `take()` and writes what it returns. A Transform in
+ * between cost a second stream hop per chunk, and its buffers and state per answer, on the hot path.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { Endpoint } from './parse-request.js';
 import { outputTextOf, usageFrom } from './usage-extract.js';
 
@@ -15,10 +17,8 @@ const HAS_USAGE = /"usage"\s*:\s*\{/;
 /** Text kept for counting a stream that reports no usage; past this the count covers the first part only. */
 const MAX_KEPT_CHARS = 4 * 1024 * 1024;
 
-export class SseUsageTap extends Transform {
+export class SseUsageTap {
   usage: { input: number; output: number } | undefined;
-  /** Set once any byte went to the client. */
-  sentAny = false;
   /** The upstream ended in the middle of an event (not the `[DONE]` line): the answer was cut. */
   tornTail = false;
   private carry = '';
@@ -29,11 +29,10 @@ export class SseUsageTap extends Transform {
   constructor(
     private readonly endpoint: Endpoint,
     private readonly stripUsageChunk: boolean,
-  ) {
-    super();
-  }
+  ) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  /** What of `chunk` goes to the client now: the chunk itself, the complete events of it, or nothing yet. */
+  take(chunk: Buffer): Buffer | string | undefined {
     const decoded = this.decoder.write(chunk);
     // Fast path, the common case: whole events, none carrying usage. The bytes go on untouched and the text
     // is only kept for counting, in case the stream never reports usage. Equal byte lengths with a text
@@ -45,10 +44,7 @@ export class SseUsageTap extends Transform {
       Buffer.byteLength(decoded) === chunk.length
     ) {
       this.keepText(decoded);
-      this.sentAny = true;
-      this.push(chunk);
-      cb();
-      return;
+      return chunk;
     }
     const text = this.carry + decoded;
     let out = '';
@@ -61,21 +57,14 @@ export class SseUsageTap extends Transform {
       if (this.keep(event)) out += event;
     }
     this.carry = text.slice(start);
-    if (out !== '') {
-      this.sentAny = true;
-      this.push(out);
-    }
-    cb();
+    return out === '' ? undefined : out;
   }
 
-  override _flush(cb: TransformCallback): void {
+  /** At the upstream's end: what is left of a partial last event, to be passed on as it is. */
+  finish(): string {
     const rest = this.carry + this.decoder.end();
     if (rest.trim() !== '' && dataOf(rest)?.trim() !== '[DONE]') this.tornTail = true;
-    if (rest !== '') {
-      this.sentAny = true;
-      this.push(rest);
-    }
-    cb();
+    return rest;
   }
 
   /** Output text seen so far, for counting when no usage arrived. */

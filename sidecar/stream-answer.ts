@@ -49,7 +49,6 @@ export async function stream(
     }
   } catch (err) {
     r.body.destroy();
-    tap.destroy();
     obs?.end({ kind: call.clientGone.aborted ? 'client_closed' : 'upstream_stream_error', error: err as Error });
     if (!call.clientGone.aborted && !res.destroyed) {
       // Committed: no fallback now. Tell the client in-band; the SDKs raise it as an APIError.
@@ -69,15 +68,29 @@ function isTimeout(err: unknown): boolean {
 }
 
 /**
- * upstream -> tap -> client with pipe(), which carries the client's backpressure back to the upstream
- * socket. Unlike pipeline() it leaves the response open on an upstream failure (for the in-band error) and
- * allocates no AbortController per stream. Resolves once every byte was handed to the response.
+ * upstream -> tap -> client, carrying the client's backpressure back to the upstream socket (the body pauses
+ * while the response's buffer is full). Unlike pipeline() it leaves the response open on an upstream failure
+ * (for the in-band error) and allocates no AbortController per stream. A client that leaves aborts the
+ * upstream call, which fails the body and so the relay. Resolves once every byte was handed to the response.
  */
 function relay(body: Dispatcher.ResponseData['body'], tap: SseUsageTap, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    body.once('error', reject);
-    tap.once('error', reject);
-    tap.once('end', resolve);
-    body.pipe(tap).pipe(res, { end: false });
+    const resume = () => body.resume();
+    const done = () => res.off('drain', resume);
+    res.on('drain', resume);
+    body.on('data', (chunk: Buffer) => {
+      const out = tap.take(chunk);
+      if (out !== undefined && !res.write(out)) body.pause();
+    });
+    body.once('end', () => {
+      done();
+      const rest = tap.finish();
+      if (rest !== '') res.write(rest);
+      resolve();
+    });
+    body.once('error', (err) => {
+      done();
+      reject(err);
+    });
   });
 }

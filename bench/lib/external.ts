@@ -22,6 +22,8 @@ interface ProxyRow {
 export interface ProxyJson {
   runs: ProxyRow[];
   peakRps: { sidecar: number; minimal: number };
+  streamPeakRps?: { sidecar: number; minimal: number };
+  cpuPerRequestUs?: Record<'json' | 'stream', { sidecar: number; minimal: number }>;
   sidecarSelfReported: { shareUnder1ms?: number };
 }
 
@@ -61,6 +63,18 @@ export function proxyFigures(r: ProxyJson, smoke: boolean): Figure[] {
       baseline: { name: 'minimal proxy', value: r.peakRps.minimal },
     }),
   );
+  if (r.streamPeakRps)
+    out.push(
+      figure('peak rps, streaming, one process (closed loop, 32 connections)', r.streamPeakRps.sidecar, 'req/s', {
+        baseline: { name: 'minimal proxy', value: r.streamPeakRps.minimal },
+      }),
+    );
+  for (const [mode, cpu] of Object.entries(r.cpuPerRequestUs ?? {}))
+    out.push(
+      figure(`CPU per request at peak, ${mode === 'json' ? 'non-streaming' : 'streaming'}`, cpu.sidecar, 'µs', {
+        baseline: { name: 'minimal proxy', value: cpu.minimal },
+      }),
+    );
   const share = r.sidecarSelfReported.shareUnder1ms;
   if (share !== undefined && Number.isFinite(share))
     out.push(figure('sidecar self-reported overhead under 1 ms (its own histogram)', share * 100, '% of requests'));
