@@ -30,7 +30,6 @@ export async function stream(
     connection: 'keep-alive',
     ...explainHeaders(d, b),
   });
-  res.flushHeaders();
   obs?.firstChunk();
   deps.onOverhead((sentAt - call.startedAt) / 1000);
   deps.onAnswered(d, b.name, r.statusCode);
@@ -72,15 +71,25 @@ function isTimeout(err: unknown): boolean {
  * while the response's buffer is full). Unlike pipeline() it leaves the response open on an upstream failure
  * (for the in-band error) and allocates no AbortController per stream. A client that leaves aborts the
  * upstream call, which fails the body and so the relay. Resolves once every byte was handed to the response.
+ *
+ * The headers leave with the first event, in one write, when the upstream sent that event along with its
+ * headers (the common case: it is already buffered in the body). An upstream slow to its first event still
+ * gets its headers to the client at once, on the next turn of the event loop.
  */
 function relay(body: Dispatcher.ResponseData['body'], tap: SseUsageTap, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    let wrote = false;
+    setImmediate(() => {
+      if (!wrote && !res.destroyed) res.flushHeaders();
+    });
     const resume = () => body.resume();
     const done = () => res.off('drain', resume);
     res.on('drain', resume);
     body.on('data', (chunk: Buffer) => {
       const out = tap.take(chunk);
-      if (out !== undefined && !res.write(out)) body.pause();
+      if (out === undefined) return;
+      wrote = true;
+      if (!res.write(out)) body.pause();
     });
     body.once('end', () => {
       done();

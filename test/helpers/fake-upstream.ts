@@ -288,6 +288,8 @@ export async function startFakeUpstream(opts: { name?: string } = {}): Promise<F
     const words = content.split(/(?<= )/);
     const { chunks, trailer } = streamEvents(endpoint, model, words, usage, includeUsage);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    // As model servers do: the headers go at once, before the first event (which may be a long way off).
+    res.flushHeaders();
     const s = b.stream ?? {};
     for (let i = 0; i < chunks.length; i++) {
       if (s.stallAfterChunks === i) return;

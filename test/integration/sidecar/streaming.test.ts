@@ -84,6 +84,21 @@ describe('streaming', () => {
     expect(a.requests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
+  test('an upstream slow to its first event: its headers reach the client at once', async () => {
+    const first = deferred();
+    a.enqueue({ content: 'late reply', stream: { gate: (i) => (i === 0 ? first.promise : Promise.resolve()) } });
+    const res = await fetch(`${sidecar.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x' }], stream: true }),
+      // Without the headers, fetch would wait for the first event, which the upstream holds until below.
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.headers.get('x-modelroute-backend')).toBe('a');
+    first.resolve();
+    expect(await res.text()).toContain('"content":"late "');
+  });
+
   test('a client that asked for usage gets the usage chunk last', async () => {
     a.enqueue({ content: 'x y', usage: { input: 13, output: 4 } });
     const stream = await openai.chat.completions.create({
