@@ -1,8 +1,10 @@
 /**
  * The sidecar's Prometheus metrics, in a registry of its own so several sidecars can live in one process
- * (tests) without clashing. Label values are route and backend names from tables, never client input.
+ * (tests) without clashing. Label values are route and backend names from tables, never client input. What
+ * every request touches is a hot metric (telemetry/hot-metrics.ts); the rest is prom-client's.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from '../telemetry/hot-metrics.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05];
@@ -13,26 +15,26 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registers = [registry];
   return {
     registry,
-    requests: new Counter({
+    requests: new HotCounter({
       name: 'modelroute_sidecar_requests_total',
       help: 'Requests answered, by route, backend that answered (or "-") and HTTP status.',
       labelNames: ['route', 'backend', 'status'] as const,
       registers,
     }),
-    upstreamLatency: new Histogram({
+    upstreamLatency: new HotHistogram({
       name: 'modelroute_sidecar_upstream_latency_seconds',
       help: 'Time from sending a request upstream to its response headers.',
       labelNames: ['route', 'backend'] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    overhead: new Histogram({
+    overhead: new HotHistogram({
       name: 'modelroute_sidecar_overhead_seconds',
       help: 'Time the sidecar itself added before the upstream answer reached the client (parse, decide, forward).',
       buckets: OVERHEAD_BUCKETS,
       registers,
     }),
-    fallbacks: new Counter({
+    fallbacks: new HotCounter({
       name: 'modelroute_sidecar_fallbacks_total',
       help: 'Attempts abandoned for the next backend, by route, backend left and reason.',
       labelNames: ['route', 'backend', 'reason'] as const,
@@ -44,13 +46,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['backend'] as const,
       registers,
     }),
-    tokens: new Counter({
+    tokens: new HotCounter({
       name: 'modelroute_sidecar_tokens_total',
       help: 'Tokens by route, backend and direction (input/output).',
       labelNames: ['route', 'backend', 'direction'] as const,
       registers,
     }),
-    cost: new Counter({
+    cost: new HotCounter({
       name: 'modelroute_sidecar_cost_usd_total',
       help: 'Cost in USD (tokens x backend price) by route and backend.',
       labelNames: ['route', 'backend'] as const,
@@ -82,20 +84,3 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/**
- * Memoises `metric.labels(...)` per label values: prom-client validates and hashes the labels on every call,
- * which is measurable at thousands of requests per second. Label values come from tables (bounded).
- */
-export function labelCache<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
-  const children = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let c = children.get(key);
-    if (c === undefined) {
-      c = labels(...values);
-      children.set(key, c);
-    }
-    return c;
-  };
-}

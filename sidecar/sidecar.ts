@@ -15,7 +15,7 @@ import { CircuitBreakers, type BreakerOptions } from './circuit-breaker.js';
 import { ClientLimits, type ClientLimitOptions } from './client-limits.js';
 import { Credentials, type CredentialResolver, type DataKeySource } from './credentials.js';
 import type { ForwarderDeps } from './forwarder.js';
-import { createMetrics, labelCache, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { connectRedis, type RedisEndpoint } from './redis-connection.js';
 import { RedisTableStore } from './redis-table-store.js';
@@ -149,10 +149,6 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     random: o.random ?? Math.random,
     ...(budget && { spentUSD: (t) => budget.spentUSD(t) }),
   };
-  const tokensOf = labelCache((...v) => metrics.tokens.labels(...v));
-  const costOf = labelCache((...v) => metrics.cost.labels(...v));
-  const latencyOf = labelCache((...v) => metrics.upstreamLatency.labels(...v));
-  const requestsOf = labelCache((...v) => metrics.requests.labels(...v));
   const forwarder: ForwarderDeps = {
     pools,
     breakers,
@@ -162,18 +158,18 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       const cost = usage
         ? usage.record({ table: d.table, backend: b, input: tokens.input, output: tokens.output })
         : UsageRecorder.costMicroUSD(b, tokens.input, tokens.output);
-      tokensOf(route, b.name, 'input').inc(tokens.input);
-      tokensOf(route, b.name, 'output').inc(tokens.output);
-      costOf(route, b.name).inc(cost / 1e6);
+      metrics.tokens.labels(route, b.name, 'input').inc(tokens.input);
+      metrics.tokens.labels(route, b.name, 'output').inc(tokens.output);
+      metrics.cost.labels(route, b.name).inc(cost / 1e6);
       observer?.usage(d, b, tokens);
     },
-    onUpstreamLatency: (d, b, s) => latencyOf(d.table.route.name, b.name).observe(s),
+    onUpstreamLatency: (d, b, s) => metrics.upstreamLatency.labels(d.table.route.name, b.name).observe(s),
     onFallback: (d, b, reason) => {
       metrics.fallbacks.labels(d.table.route.name, b.name, reason).inc();
       observer?.fallback(d, b, reason);
     },
     onOverhead: (s) => metrics.overhead.observe(s),
-    onAnswered: (d, backend, status) => requestsOf(d.table.route.name, backend, String(status)).inc(),
+    onAnswered: (d, backend, status) => metrics.requests.labels(d.table.route.name, backend, String(status)).inc(),
     ...(observer && { startAttempt: (d: Decision, b: TableBackend) => observer.attempt(d, b) }),
   };
   const limits = new ClientLimits({

@@ -4,7 +4,8 @@
  * conventions as an OTel Prometheus exporter would write them: dots become underscores and the unit is a suffix
  * (gen_ai.client.operation.duration -> gen_ai_client_operation_duration_seconds; tokens have no unit suffix).
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** Bucket boundaries recommended by the GenAI semantic conventions. */
 export const TOKEN_BUCKETS = [
@@ -33,21 +34,21 @@ export interface GenAiMetricsOptions {
 export function createGenAiMetrics(registry: Registry, opts: GenAiMetricsOptions = {}) {
   const registers = [registry];
   return {
-    tokenUsage: new Histogram({
+    tokenUsage: new HotHistogram({
       name: 'gen_ai_client_token_usage',
       help: 'Tokens per upstream call (gen_ai.client.token.usage), by token type (input/output).',
       labelNames: [...GENAI_LABELS, 'gen_ai_token_type'] as const,
       buckets: TOKEN_BUCKETS,
       registers,
     }),
-    operationDuration: new Histogram({
+    operationDuration: new HotHistogram({
       name: 'gen_ai_client_operation_duration_seconds',
       help: 'Duration of each upstream call attempt, to the end of its answer (gen_ai.client.operation.duration).',
       labelNames: [...GENAI_LABELS, 'error_type'] as const,
       buckets: DURATION_BUCKETS,
       registers,
     }),
-    timeToFirstChunk: new Histogram({
+    timeToFirstChunk: new HotHistogram({
       name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
       help:
         'Time from the request reaching the sidecar to the first answer content sent to the app ' +
@@ -56,7 +57,7 @@ export function createGenAiMetrics(registry: Registry, opts: GenAiMetricsOptions
       buckets: FIRST_CHUNK_BUCKETS,
       registers,
     }),
-    decisions: new Counter({
+    decisions: new HotCounter({
       name: 'modelroute_sidecar_decisions_total',
       help: 'Routing decisions by route, strategy and tier ("-" for strategies without tiers).',
       labelNames: ['namespace', 'route', 'strategy', 'tier'] as const,
@@ -72,7 +73,7 @@ export function createGenAiMetrics(registry: Registry, opts: GenAiMetricsOptions
         for (const a of opts.tableAges?.() ?? []) this.labels(a.namespace, a.route).set(a.seconds);
       },
     }),
-    tablePropagation: new Histogram({
+    tablePropagation: new HotHistogram({
       name: 'modelroute_sidecar_table_propagation_seconds',
       help: 'From the operator publishing a table version to this sidecar routing by it (clocks of two pods).',
       // Per namespace, not per route: the lag is the pipeline's, and a route label would make 1,000 routes
