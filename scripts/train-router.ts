@@ -16,7 +16,7 @@
  * free form) so the fit ranks prompts inside each structure instead of learning what tells MMLU from GSM8K,
  * plus a task-type term fitted between groups (MMLU subjects, GSM8K) and applied to free-form prompts
  * only, which is what orders math and code above writing in open chat. Grouped CV APGR gsm8k / mmlu
- * (pooled): typed 0.646 / 0.550, within (no type term) 0.615 / 0.549, shared (one intercept, rows weighted
+ * (pooled): typed 0.644 / 0.549 (0.646 / 0.550 before the type-term sign constraints), within (no type term) 0.615 / 0.549, shared (one intercept, rows weighted
  * as they come: the earlier model) 0.573 / 0.509. `--weigh rows` drops the equal weight per structure.
  * docs/router.md has the figures and what was tried.
  */
@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
     weigh: { type: 'string', default: 'structures' },
     'no-write': { type: 'boolean', default: false },
     drop: { type: 'string', default: '' },
+    'no-signs': { type: 'boolean', default: false },
     oof: { type: 'string' },
   },
 });
@@ -197,10 +198,34 @@ function toRows(examples: readonly Example[], s: Scaling, offset: (e: Example) =
 }
 
 /**
+ * Sign constraints on the task-type term, by feature: +1 never below 0, -1 never above 0. The term is fitted
+ * on 26 group means, 25 of them multiple-choice subjects, and between those subjects numbers and math
+ * terms mark the ones both models fail (college chemistry and physics): unconstrained, it learned
+ * "numbers and math terms lower the gain" and carried that multiple-choice effect to free-form prompts,
+ * where it scored short math and proof requests like greetings. The constraint encodes the one thing the
+ * design assumes and the dev data cannot show: asking for math, code or reasoning never makes the strong
+ * model less needed, and asking for creative writing never more. The data still sets every size and can
+ * set any weight to 0; `constraint` (format rules, common in plain writing requests) is left free.
+ */
+const TYPE_SIGNS: Partial<Record<string, number>> = {
+  numbers: 1,
+  math_symbols: 1,
+  latex: 1,
+  code_symbols: 1,
+  code_fence: 1,
+  cue_reasoning: 1,
+  cue_compute: 1,
+  cue_code: 1,
+  cue_math_term: 1,
+  cue_creative: -1,
+};
+
+/**
  * Fits the task-type term (weights over standardised TYPE_FEATURES) on one row per group (MMLU subject,
  * other set): mean standardised features, mean label, weighted by the group's size. It learns which kinds
  * of task need the strong model more, between groups, not which prompt inside a subject is harder (nor the
  * within-subject quirks of a few numeric subjects, which is what a per-prompt fit of these features learned).
+ * Signs are constrained by TYPE_SIGNS unless `--no-signs`.
  */
 function fitTypeTerm(examples: readonly Example[], s: Scaling): Float64Array {
   const byGroup = new Map<string, Example[]>();
@@ -216,7 +241,8 @@ function fitTypeTerm(examples: readonly Example[], s: Scaling): Float64Array {
     }
     return { dense, gramIdx: new Uint32Array(0), gramVal: new Float64Array(0), y, w: xs.length, group: 0, offset: 0 };
   });
-  return fitLogistic(rows, NDENSE, fit).dense.map((w, j) => w * (typeMask[j] ?? 0));
+  const signs = args['no-signs'] ? undefined : DENSE_NAMES.map((n) => TYPE_SIGNS[n] ?? 0);
+  return fitLogistic(rows, NDENSE, { ...fit, signs }).dense.map((w, j) => w * (typeMask[j] ?? 0));
 }
 
 function typeLogit(weight: Float64Array, d: Float64Array): number {
@@ -411,6 +437,7 @@ function main(): void {
       seed,
       mode: args.mode,
       weigh: args.weigh,
+      typeSigns: !args['no-signs'],
       fit,
     },
   };

@@ -257,7 +257,8 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
       // "(A)" opening a line is an answer option.
       if (c === 40 && i + 1 < len && isOptionLetter(units[i] ?? 0) && units[i + 1] === 41) choices++;
     }
-    if (k === LATEX) latex++;
+    // A dollar sign before a digit is a currency amount ("$1.10"), not LaTeX.
+    if (k === LATEX) latex += c === 36 && i < len && CHAR_CLASS[units[i] ?? 0] === DIGIT ? 0 : 1;
     else if (k === BACKTICK) backticks++;
     else if (k === MATH) math++;
     else if (k === CODE) code++;

@@ -27,6 +27,11 @@ export interface FitOptions {
   l2Gram: number;
   /** Number of intercepts (one per prompt structure, or 1). */
   groups: number;
+  /**
+   * Optional sign constraint per dense weight: 1 keeps it >= 0, -1 keeps it <= 0, 0 leaves it free. Applied
+   * by projection after every step, so the fit stays deterministic.
+   */
+  signs?: readonly number[];
 }
 
 export interface Fitted {
@@ -74,6 +79,12 @@ export function fitLogistic(rows: readonly TrainRow[], nDense: number, o: FitOpt
       m[j] = b1 * (m[j] ?? 0) + (1 - b1) * gj;
       v[j] = b2 * (v[j] ?? 0) + (1 - b2) * gj * gj;
       theta[j] = (theta[j] ?? 0) - (o.learningRate * ((m[j] ?? 0) / c1)) / (Math.sqrt((v[j] ?? 0) / c2) + 1e-8);
+    }
+    if (o.signs) {
+      for (let j = 0; j < nDense; j++) {
+        const sign = o.signs[j] ?? 0;
+        if (sign * (theta[G + j] ?? 0) < 0) theta[G + j] = 0;
+      }
     }
   }
   return { bias: theta.slice(0, G), dense: theta.slice(G, G + nDense), grams: theta.slice(G + nDense) };

@@ -96,3 +96,156 @@ export const HARD_CHAT: readonly ChatMessage[][] = [
     'Explain the time complexity of quicksort in the average and worst case, and derive the average-case recurrence.',
   ),
 ];
+
+/**
+ * A second, fresher set in the eight MT-Bench categories, written by hand for this check (not copied from
+ * any benchmark) before the short-math change it was used to check, and labelled by category only: the
+ * strong model's advantage in open chat is on math, reasoning, coding and hard STEM; writing, roleplay,
+ * extraction and humanities need only the weak one. Several are two-turn, as MT-Bench is.
+ */
+export type ChatCategory =
+  'writing' | 'roleplay' | 'extraction' | 'humanities' | 'math' | 'reasoning' | 'coding' | 'stem';
+export const HARD_CATEGORIES: ReadonlySet<ChatCategory> = new Set(['math', 'reasoning', 'coding', 'stem']);
+
+export const CATEGORY_CHAT: readonly { category: ChatCategory; messages: ChatMessage[] }[] = [
+  {
+    category: 'writing',
+    messages: user(
+      "Write a short welcome speech for the opening night of our community theatre's new season. Keep it under 200 words and thank the volunteers who rebuilt the stage.",
+    ),
+  },
+  {
+    category: 'writing',
+    messages: user(
+      'Compose a persuasive product description for a reusable water bottle that keeps drinks cold for a whole day, aimed at hikers.',
+    ),
+  },
+  {
+    category: 'writing',
+    messages: turns(
+      'Draft a cover letter for a junior graphic designer position at a small marketing agency.',
+      'Dear Hiring Manager,\n\nI am excited to apply for the Junior Graphic Designer role at your agency. Over the past two years I have designed posters, social media campaigns and packaging for local businesses...',
+      'Now shorten it to three sentences and make the tone more casual.',
+    ),
+  },
+  {
+    category: 'roleplay',
+    messages: user(
+      'Act as a grumpy medieval innkeeper. A tired traveller walks in asking for a room and a hot meal. Stay in character.',
+    ),
+  },
+  {
+    category: 'roleplay',
+    messages: user(
+      'Imagine you are a friendly robot guide in a science museum. Introduce yourself to a group of eight-year-olds visiting the dinosaur hall.',
+    ),
+  },
+  {
+    category: 'roleplay',
+    messages: turns(
+      'You are a sports commentator. Narrate the final minute of a tied basketball game.',
+      'And here we go, folks, sixty seconds on the clock, the score is locked at 98 all! Johnson brings it up the floor...',
+      'Now narrate the same moment in the hushed voice of a golf commentator.',
+    ),
+  },
+  {
+    category: 'extraction',
+    messages: user(
+      "From this review, list the product name, the rating out of five and the main complaint: 'I bought the AeroLite 3 kettle last month. It boils fast, but the lid sticks. Three stars.'",
+    ),
+  },
+  {
+    category: 'extraction',
+    messages: user(
+      "Pull out every date and the event it belongs to from this note and return them as JSON: 'The kickoff meeting is on 4 March, the design review on 18 March and the launch on 2 May.'",
+    ),
+  },
+  {
+    category: 'extraction',
+    messages: user(
+      "Name the countries and capital cities mentioned in this paragraph: 'Our tour starts in Lisbon, Portugal, continues to Madrid in Spain, and ends in Rome, Italy.'",
+    ),
+  },
+  {
+    category: 'humanities',
+    messages: user(
+      'What were the main causes of the French Revolution? Give a short overview for a high-school student.',
+    ),
+  },
+  {
+    category: 'humanities',
+    messages: user('Describe how the printing press changed the spread of ideas in Europe.'),
+  },
+  {
+    category: 'humanities',
+    messages: turns(
+      'Discuss the role of the Silk Road in cultural exchange between China and the Mediterranean world.',
+      'The Silk Road carried far more than silk: religions such as Buddhism, technologies such as papermaking, and artistic styles moved along it for centuries...',
+      'Which of those exchanges do you think had the longest-lasting influence, and why?',
+    ),
+  },
+  { category: 'math', messages: user('If 3x + 7 = 2x - 5, what is the value of x squared?') },
+  {
+    category: 'math',
+    messages: user('How many integers between 1 and 500 are divisible by 3 or 7 but not by both?'),
+  },
+  {
+    category: 'math',
+    messages: turns(
+      'What is the sum of all positive divisors of 360?',
+      'The sum of the divisors of 360 is 1170.',
+      'How many of those divisors are perfect squares? List them.',
+    ),
+  },
+  {
+    category: 'reasoning',
+    messages: user(
+      'Maya is taller than Leo. Leo is taller than Sam but shorter than Priya. Priya is shorter than Maya. Who is the second tallest, and can we be certain?',
+    ),
+  },
+  {
+    category: 'reasoning',
+    messages: user(
+      "Four friends each ordered a different drink: tea, coffee, juice and water. Ana did not order anything hot, Ben ordered coffee, and Cleo's drink is not juice. Dev ordered neither tea nor juice. Who ordered what?",
+    ),
+  },
+  {
+    category: 'reasoning',
+    messages: user(
+      'Two candles of equal length are lit at the same time. One burns out in 4 hours, the other in 6. After how many hours is one candle exactly twice as long as the other?',
+    ),
+  },
+  {
+    category: 'coding',
+    messages: user(
+      'Write a Python function that merges overlapping intervals in a list and returns them sorted by start.',
+    ),
+  },
+  { category: 'coding', messages: user('Implement an LRU cache in TypeScript with O(1) get and put.') },
+  {
+    category: 'coding',
+    messages: turns(
+      'Write a JavaScript function that flattens a nested array.',
+      'function flatten(a) {\n  return a.reduce((acc, x) => acc.concat(Array.isArray(x) ? flatten(x) : x), []);\n}',
+      'Rewrite it iteratively, without recursion, so it does not overflow the stack on deeply nested input.',
+    ),
+  },
+  {
+    category: 'stem',
+    messages: user(
+      'A 2 kg block slides down a frictionless 30 degree incline from a height of 5 m. What is its speed at the bottom, and how long does the slide take?',
+    ),
+  },
+  {
+    category: 'stem',
+    messages: user(
+      'Explain why the entropy of an isolated system never decreases, and derive the entropy change when an ideal gas doubles its volume at constant temperature.',
+    ),
+  },
+  {
+    category: 'stem',
+    messages: user(
+      'Balance the redox reaction between permanganate and iron(II) in acidic solution and say how many electrons are transferred.',
+    ),
+  },
+];

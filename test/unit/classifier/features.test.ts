@@ -45,9 +45,15 @@ describe('task signals', () => {
     ['Explain why the proof fails and justify each step.', 'cue_reasoning'],
     ['Answer in exactly 3 bullet points and do not use jargon.', 'cue_constraint'],
     ['Find the derivative of the polynomial.', 'cue_math_term'],
+    ['Show that the puzzle has exactly one solution.', 'cue_reasoning'],
   ])('%s -> %s', (text, name) => {
     expect(dense(user(text), name)).toBeGreaterThan(0);
     expect(dense(user('Hello there, nice weather today.'), name)).toBe(0);
+  });
+
+  test('a dollar sign before a digit is currency, not LaTeX', () => {
+    expect(dense(user('A pen costs $1.10 and a pad $2.'), 'latex')).toBe(0);
+    expect(dense(user('Simplify $x^2 + 2x$ and \\frac{a}{b}.'), 'latex')).toBeCloseTo(Math.log1p(3), 12);
   });
 
   test('structure: code fences, list items, math symbols', () => {
