@@ -16,7 +16,8 @@
  * free form) so the fit ranks prompts inside each structure instead of learning what tells MMLU from GSM8K,
  * plus a task-type term fitted between groups (MMLU subjects, GSM8K) and applied to free-form prompts
  * only, which is what orders math and code above writing in open chat. Grouped CV APGR gsm8k / mmlu
- * (pooled): typed 0.644 / 0.549 (0.646 / 0.550 before the type-term sign constraints), within (no type term) 0.615 / 0.549, shared (one intercept, rows weighted
+ * (pooled): typed 0.636 / 0.552 (0.644 / 0.549 before the multiple-choice phrasing class; 0.646 / 0.550 before
+ * the type-term sign constraints), within (no type term) 0.615 / 0.549, shared (one intercept, rows weighted
  * as they come: the earlier model) 0.573 / 0.509. `--weigh rows` drops the equal weight per structure.
  * docs/router.md has the figures and what was tried.
  */
@@ -168,14 +169,17 @@ function standardise(e: Example, s: Scaling): Float64Array {
   });
 }
 
-/** What the task-type term sees: what kind of work is asked, never length, format or topic words. */
+/**
+ * What the task-type term sees: what kind of work is asked, never length, format or topic words. Not
+ * `cue_choice` (multiple-choice phrasing): that is answer format, and the term applies to free-form prompts.
+ */
 const TYPE_FEATURES = new Set<string>([
   'numbers',
   'math_symbols',
   'latex',
   'code_symbols',
   'code_fence',
-  ...DENSE_NAMES.filter((n) => n.startsWith('cue_')),
+  ...DENSE_NAMES.filter((n) => n.startsWith('cue_') && n !== 'cue_choice'),
 ]);
 const typeMask = DENSE_NAMES.map((n) => (TYPE_FEATURES.has(n) ? 1 : 0));
 

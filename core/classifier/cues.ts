@@ -6,10 +6,15 @@
  */
 import { phraseHash } from './hash.js';
 
-export const CUE_CLASSES = ['reasoning', 'compute', 'code', 'constraint', 'creative', 'math_term'] as const;
+export const CUE_CLASSES = ['reasoning', 'compute', 'code', 'constraint', 'creative', 'math_term', 'choice'] as const;
 export type CueClass = (typeof CUE_CLASSES)[number];
 
 const LEXICON: Record<CueClass, string[]> = {
+  // How multiple-choice questions are phrased ("which of the following", "all of the above", "EXCEPT"): answer
+  // format, not a kind of work. Its own class, outside the task-type term: as reasoning cues they made the
+  // average training prompt "reason" (they are in most MMLU stems), so a free-form prompt without a
+  // reasoning word was scored down for lacking what multiple-choice questions have.
+  choice: ['which of', 'most likely', 'least likely', 'best explains', 'except', 'not true', 'all of'],
   reasoning: [
     'why',
     'explain',
@@ -49,13 +54,6 @@ const LEXICON: Record<CueClass, string[]> = {
     'verify',
     'counterexample',
     'necessarily',
-    'which of',
-    'most likely',
-    'least likely',
-    'best explains',
-    'except',
-    'not true',
-    'all of',
   ],
   compute: [
     'calculate',
@@ -86,16 +84,22 @@ const LEXICON: Record<CueClass, string[]> = {
     'rate',
     'minutes',
     'hours',
+    // A number times a variable ("3x + 7 = 2x - 5", "2y"): digit runs hash as '0', so these match any
+    // coefficient. Algebra in a free-form prompt asks for a computation; "3x" does not occur in the dev data.
+    '0x',
+    '0y',
+    '0z',
+    '0n',
   ],
+  // Not 'return', 'while' or 'let': as English words ("return them as JSON", "while I was away", "let me
+  // know") they made extraction and writing requests look like code; code itself has its symbols and fences.
   code: [
     'function',
     'def',
-    'return',
     'class',
     'import',
     'const',
     'var',
-    'let',
     'int',
     'void',
     'public',
@@ -103,7 +107,6 @@ const LEXICON: Record<CueClass, string[]> = {
     'printf',
     'print',
     'include',
-    'while',
     'for loop',
     'algorithm',
     'code',

@@ -46,9 +46,16 @@ describe('task signals', () => {
     ['Answer in exactly 3 bullet points and do not use jargon.', 'cue_constraint'],
     ['Find the derivative of the polynomial.', 'cue_math_term'],
     ['Show that the puzzle has exactly one solution.', 'cue_reasoning'],
+    ['Which of the following is NOT a mammal?', 'cue_choice'],
+    ['If 3x + 7 = 2x - 5, find x.', 'cue_compute'],
   ])('%s -> %s', (text, name) => {
     expect(dense(user(text), name)).toBeGreaterThan(0);
     expect(dense(user('Hello there, nice weather today.'), name)).toBe(0);
+  });
+
+  test('multiple-choice phrasing is not a reasoning cue; English "return" and "while" are not code', () => {
+    expect(dense(user('Which of the following is most likely true?'), 'cue_reasoning')).toBe(0);
+    expect(dense(user('Pull out the dates and return them as JSON while keeping the order.'), 'cue_code')).toBe(0);
   });
 
   test('a dollar sign before a digit is currency, not LaTeX', () => {

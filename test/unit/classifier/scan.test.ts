@@ -6,76 +6,77 @@ import { extractFeatures, tokenCounts } from '../../../core/classifier/features.
  * into a reused buffer). Shipped weights are only valid for the exact features they were trained on, so
  * these cases pin its output on awkward input. Expected values were recorded from the straightforward
  * implementation it replaced (answer options: recorded from this one); the digest covers dense features,
- * gram hashes, spans and weights.
+ * gram hashes, spans and weights, so digests are re-recorded when the dense feature list or the cue lexicon
+ * changes (last: the `cue_choice` class), while `counts` and `grams` must stay as they are.
  */
 const CASES: [name: string, text: string, counts: Record<string, number>, grams: number, digest: string][] = [
-  ['empty', '', { words: 0, digits: 0, punct: 0, nonAscii: 0, newlines: 0 }, 0, 'a96aca93'],
-  ['one letter', 'a', { words: 1, digits: 0, punct: 0, nonAscii: 0, newlines: 0 }, 2, '11d30ceb'],
+  ['empty', '', { words: 0, digits: 0, punct: 0, nonAscii: 0, newlines: 0 }, 0, '96444b97'],
+  ['one letter', 'a', { words: 1, digits: 0, punct: 0, nonAscii: 0, newlines: 0 }, 2, '9d7425ef'],
   [
     'digits collapse',
     'Call 555-0199 or 42, 3.14159 and x2y33z',
     { words: 4, digits: 18, punct: 3, nonAscii: 0, newlines: 0 },
     20,
-    'db9fd416',
+    'cbfa9cc2',
   ],
   [
     'apostrophes',
     "don't 'quoted' rock'n'roll o'' '",
     { words: 4, digits: 0, punct: 2, nonAscii: 0, newlines: 0 },
     14,
-    '681725c0',
+    '9badc36c',
   ],
   [
     'capitals and wide',
     'ÉCOLE Straße naïve 東京 Ωmega ×÷± π ∑ • – “quotes”',
     { words: 6, digits: 0, punct: 9, nonAscii: 6, newlines: 0 },
     22,
-    'ed119b3c',
+    'bb4d1730',
   ],
   [
     'lone surrogates',
     'a\uD800b \uDFFFc \uD83D\uDE00 end',
     { words: 4, digits: 0, punct: 0, nonAscii: 4, newlines: 0 },
     14,
-    '7adf80e0',
+    '6363c3ac',
   ],
   [
     'list items',
     '1. first\n2) second\n- dash\n* star\n• bullet\n  -indented\n10.ten\n-',
     { words: 7, digits: 4, punct: 8, nonAscii: 0, newlines: 7 },
     16,
-    '5581f042',
+    'fb85d7ee',
   ],
-  ['ends in list marker', 'items:\n1', { words: 1, digits: 1, punct: 1, nonAscii: 0, newlines: 1 }, 2, '3caa2c6f'],
-  ['ends in bullet', 'text\n-', { words: 1, digits: 0, punct: 1, nonAscii: 0, newlines: 1 }, 2, '69641ffd'],
+  ['ends in list marker', 'items:\n1', { words: 1, digits: 1, punct: 1, nonAscii: 0, newlines: 1 }, 2, '202c442b'],
+  ['ends in bullet', 'text\n-', { words: 1, digits: 0, punct: 1, nonAscii: 0, newlines: 1 }, 2, '32bde411'],
   [
     'code',
     '```ts\nconst x = a[i] | b & c; // #tag {}\n```\n$x^2$ \\frac{1}{2} `y`',
     { words: 11, digits: 3, punct: 27, nonAscii: 0, newlines: 3 },
     42,
-    '8fd28de4',
+    'c0d6ab70',
   ],
   [
     'clauses',
     'step by step. think step, why: therefore; at least! how many? no-break here',
     { words: 14, digits: 0, punct: 7, nonAscii: 0, newlines: 0 },
     42,
-    '2f58ee8f',
+    '6af96f13',
   ],
-  ['tabs and CR', 'a\tb\r\nc  d\n\n\ne', { words: 5, digits: 0, punct: 0, nonAscii: 0, newlines: 4 }, 14, 'd381ea90'],
+  ['tabs and CR', 'a\tb\r\nc  d\n\n\ne', { words: 5, digits: 0, punct: 0, nonAscii: 0, newlines: 4 }, 14, 'cdccfddc'],
   [
     'answer options',
     'Which is NOT prime?\nA. 2\nb) nine\n(C) 11\n(d)x\nD.',
     { words: 11, digits: 3, punct: 8, nonAscii: 0, newlines: 5 },
     34,
-    '277d5085',
+    '562a5e41',
   ],
   [
     'long (grows the code-unit buffer)',
     'Which of the following best explains 12 apples? '.repeat(200),
     { words: 1400, digits: 400, punct: 200, nonAscii: 0, newlines: 0 },
     404,
-    '4e77b74f',
+    '843a4033',
   ],
 ];
 
