@@ -6,7 +6,7 @@
  * just 256 chars (cold merge cache), more than the whole 50 us budget. See TOKEN_COEF.
  */
 import { CUE_CLASSES, cueBitsOf } from './cues.js';
-import { FNV_OFFSET, fnvStep, pairHash } from './hash.js';
+import { FNV_OFFSET, FNV_PRIME, pairHash } from './hash.js';
 import { type ChatMessage, type ConversationView, viewConversation } from './text.js';
 
 /** Answer-option lines that make a prompt multiple choice. */
@@ -70,6 +70,11 @@ const startBuf = new Int32Array(MAX_GRAMS);
 const endBuf = new Int32Array(MAX_GRAMS);
 const inQueryBuf = new Uint8Array(MAX_GRAMS);
 
+/**
+ * One text's counts, as integers: extractFeatures weights context counts when it combines them. Fields that
+ * only ever hold small integers stay unboxed; accumulating weighted (x0.5) counts changed their
+ * representation from int to double on the first context and deoptimised the scanner.
+ */
 interface Counts {
   digits: number;
   numbers: number;
@@ -83,19 +88,20 @@ interface Counts {
   nonAscii: number;
   punct: number;
   newlines: number;
-  /** Weighted cue counts by class. A typed array: a plain array would change elements kind (int to double) per call. */
-  cues: Float64Array;
+  /** Cue counts by class. */
+  cues: Int32Array;
+  /** End of this text's grams in the gram buffers. */
   grams: number;
 }
 
 // Character classes. Word classes come first (UPPER..WIDE start a word, APOSTROPHE only continues one) so
-// the hot loop tests "is this a word char" with one comparison.
-const OTHER = 0;
-const UPPER = 1;
-const LOWER = 2;
-const DIGIT = 3;
-const WIDE = 4;
-const APOSTROPHE = 5;
+// the hot loop tests "starts a word" and "continues a word" with one comparison each.
+const UPPER = 0;
+const LOWER = 1;
+const DIGIT = 2;
+const WIDE = 3;
+const APOSTROPHE = 4;
+const OTHER = 5;
 const SPACE = 6;
 const NEWLINE = 7;
 const MATH = 8;
@@ -155,84 +161,107 @@ function loadUnits(text: string): Uint16Array {
   return units;
 }
 
+/** Slots of `tally` past the char classes (which count non-word chars by class). */
+const T_WORDS = 12;
+const T_NUMBERS = 13;
+const T_DIGITS = 14;
+const T_NON_ASCII = 15;
+const T_LIST_ITEMS = 16;
+const T_BULLETS = 17;
+const T_CHOICES = 18;
+const T_NEWLINES = 19;
 /**
- * Accumulates one text's counts and grams, each weighted (1 for the query, CONTEXT_WEIGHT for context).
+ * scan()'s counters. In memory, not in locals: a dozen counters live across the scan loop left V8 too few
+ * registers for the word loop, which then kept its char, class and hash on the stack.
+ */
+const tally = new Int32Array(20);
+
+/**
+ * Counts one text into `n` and appends its grams to the gram buffers from index `first`, weighted 1 for the
+ * query and CONTEXT_WEIGHT for context.
  *
- * Hot path (most of score()'s time): counters are locals (flushed once at the end), char classes come from
- * CHAR_CLASS, and each word is consumed by its own inner loop, so the per-char work inside a word is one
- * load, one well-predicted branch and one FNV step; word-level work (counts, cues, grams) runs once per word.
+ * Hot path (most of score()'s time): char classes come from CHAR_CLASS, and each word is consumed by its own
+ * inner loop, so the per-char work inside a word is one load, one well-predicted branch and one FNV step;
+ * word-level work (counts, cues, grams) runs once per word, and a non-word char is one tally by its class.
  * Words are runs of letters, digits and non-ASCII letters, with apostrophes inside them; digit runs hash as
  * one '0' and ASCII letters hash lower-cased (see wordHash in hash.ts, which must agree).
+ *
+ * Optimised code pays a hole check and a target check on every use of an imported binding, so the FNV step
+ * is written out here with a local FNV_PRIME. A gram's weight and whether it is in the query are the same
+ * for the whole text: they are filled once at the end.
  */
-function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
+function scan(text: string, inQuery: boolean, first: number, n: Counts): void {
+  const cls = CHAR_CLASS;
+  const t = tally;
+  const prime = FNV_PRIME | 0;
+  const offset = FNV_OFFSET | 0;
+  const grams = gramBuf;
+  const starts = startBuf;
+  const ends = endBuf;
+  const cues = n.cues;
+  t.fill(0);
+  cues.fill(0);
   let prevWord = 0;
   let prevWordStart = -1;
   let lineStart = true;
-  let digits = 0;
-  let numbers = 0;
-  let words = 0;
-  let math = 0;
-  let latex = 0;
-  let code = 0;
-  let backticks = 0;
-  let listItems = 0;
-  let choices = 0;
-  let nonAscii = 0;
-  let punct = 0;
-  let newlines = 0;
-  let g = n.grams;
+  let g = first;
   const len = text.length;
-  const units = loadUnits(text);
+  const u = loadUnits(text);
   let i = 0;
   while (i < len) {
-    let c = units[i] ?? 0;
-    let k = CHAR_CLASS[c] ?? OTHER;
-    if (k !== OTHER && k <= WIDE) {
+    let c = u[i] ?? 0;
+    let k = cls[c] ?? OTHER;
+    if (k <= WIDE) {
       const wordStart = i;
       if (lineStart) {
         lineStart = false;
         // "1." or "1)" opening a line is a numbered list item.
-        const next = i + 1 < len ? units[i + 1] : -1;
-        if (k === DIGIT && (next === 46 || next === 41)) listItems++;
+        const next = i + 1 < len ? u[i + 1] : -1;
+        if (k === DIGIT && (next === 46 || next === 41)) t[T_LIST_ITEMS]!++;
         // "A." or "b)" opening a line is an answer option.
-        else if (isOptionLetter(c) && (next === 46 || next === 41)) choices++;
+        else if (isOptionLetter(c) && (next === 46 || next === 41)) t[T_CHOICES]!++;
       }
-      let h = FNV_OFFSET;
+      let h = offset;
       let hasLetter = false;
       for (;;) {
-        if (k === LOWER) {
-          hasLetter = true;
-          h = fnvStep(h, c);
-        } else if (k === DIGIT) {
+        if (k === DIGIT) {
           // A run of digits hashes as a single '0'.
-          h = fnvStep(h, 48);
-          let j = i + 1;
-          while (j < len && CHAR_CLASS[units[j] ?? 0] === DIGIT) j++;
-          digits += j - i;
-          i = j - 1;
+          h = Math.imul(h ^ 48, prime);
+          const from = i;
+          while (++i < len && cls[u[i] ?? 0] === DIGIT);
+          t[T_DIGITS]! += i - from;
         } else {
           if (k === UPPER) c += 32;
-          else if (k === WIDE) nonAscii++;
+          else if (k === WIDE) t[T_NON_ASCII]!++;
           hasLetter = true;
-          h = fnvStep(h, c);
+          h = Math.imul(h ^ c, prime);
+          i++;
         }
-        if (++i >= len) break;
-        c = units[i] ?? 0;
-        k = CHAR_CLASS[c] ?? OTHER;
-        if (k === OTHER || k > APOSTROPHE) break;
+        if (i >= len) break;
+        c = u[i] ?? 0;
+        k = cls[c] ?? OTHER;
+        if (k > APOSTROPHE) break;
       }
       // The word is text[wordStart, i).
-      if (hasLetter) words++;
-      else numbers++;
-      const pair = prevWordStart >= 0 ? pairHash(prevWord, h) : 0;
-      const bits = cueBitsOf(h) | (prevWordStart >= 0 ? cueBitsOf(pair) : 0);
+      t[hasLetter ? T_WORDS : T_NUMBERS]!++;
+      const paired = prevWordStart >= 0;
+      const pair = paired ? pairHash(prevWord, h) : 0;
+      const bits = cueBitsOf(h) | (paired ? cueBitsOf(pair) : 0);
       if (bits !== 0) {
-        for (let b = 0; b < CUE_CLASSES.length; b++) if (bits & (1 << b)) n.cues[b] = (n.cues[b] ?? 0) + weight;
+        for (let b = 0; b < cues.length; b++) if (bits & (1 << b)) cues[b] = (cues[b] ?? 0) + 1;
       }
       // A bare number is no word: the dense `numbers` feature counts it, and as a unigram it would only
       // encode how often the training sets use numbers. Bigrams keep it in context ("0 percent").
-      if (hasLetter && g < MAX_GRAMS) push(g++, h, wordStart, i, weight, inQuery);
-      if (prevWordStart >= 0 && g < MAX_GRAMS) push(g++, pair, prevWordStart, i, weight, inQuery);
+      if (hasLetter && g < MAX_GRAMS) {
+        grams[g] = h;
+        starts[g] = wordStart;
+        ends[g++] = i;
+      }
+      if (paired && g < MAX_GRAMS) {
+        grams[g] = pair;
+        starts[g] = prevWordStart;
+        ends[g++] = i;
+      }
       prevWord = h;
       prevWordStart = wordStart;
       if (i >= len) break;
@@ -240,46 +269,46 @@ function scan(text: string, weight: number, inQuery: boolean, n: Counts): void {
     }
     i++;
     if (k === NEWLINE) {
-      newlines++;
+      t[T_NEWLINES]!++;
       lineStart = true;
       prevWordStart = -1;
       continue;
     }
     if (k === SPACE) continue;
-    punct++;
     if (lineStart) {
       lineStart = false;
       // A bullet is structure, not a minus sign or a product.
-      if ((c === 45 || c === 42 || c === 0x2022) && i < len && units[i] === 32) {
-        listItems++;
+      if ((c === 45 || c === 42 || c === 0x2022) && i < len && u[i] === 32) {
+        t[T_BULLETS]!++;
         continue;
       }
       // "(A)" opening a line is an answer option.
-      if (c === 40 && i + 1 < len && isOptionLetter(units[i] ?? 0) && units[i + 1] === 41) choices++;
+      if (c === 40 && i + 1 < len && isOptionLetter(u[i] ?? 0) && u[i + 1] === 41) t[T_CHOICES]!++;
     }
-    if (k === LATEX) latex++;
-    else if (k === BACKTICK) backticks++;
-    else if (k === MATH) math++;
-    else if (k === CODE) code++;
+    t[k]!++;
     // Bigrams do not span sentences or clauses.
     if (c === 46 || c === 33 || c === 63 || c === 44 || c === 58 || c === 59) prevWordStart = -1;
   }
+  weightBuf.fill(inQuery ? 1 : CONTEXT_WEIGHT, first, g);
+  inQueryBuf.fill(inQuery ? 1 : 0, first, g);
   n.grams = g;
-  n.digits += digits * weight;
-  n.numbers += numbers * weight;
-  n.words += words * weight;
-  n.math += math * weight;
-  n.latex += latex * weight;
-  n.code += code * weight;
-  n.backticks += backticks * weight;
-  n.listItems += listItems * weight;
-  if (inQuery) n.choices += choices;
-  n.nonAscii += nonAscii * weight;
-  n.punct += punct * weight;
-  n.newlines += newlines * weight;
+  const bullets = t[T_BULLETS] ?? 0;
+  n.digits = t[T_DIGITS] ?? 0;
+  n.numbers = t[T_NUMBERS] ?? 0;
+  n.words = t[T_WORDS] ?? 0;
+  n.math = t[MATH] ?? 0;
+  n.latex = t[LATEX] ?? 0;
+  n.code = t[CODE] ?? 0;
+  n.backticks = t[BACKTICK] ?? 0;
+  n.listItems = (t[T_LIST_ITEMS] ?? 0) + bullets;
+  n.choices = t[T_CHOICES] ?? 0;
+  n.nonAscii = t[T_NON_ASCII] ?? 0;
+  // Every char that is no word, space or newline; a bullet too.
+  n.punct = bullets + (t[OTHER] ?? 0) + (t[APOSTROPHE] ?? 0) + n.math + n.latex + n.code + n.backticks;
+  n.newlines = t[T_NEWLINES] ?? 0;
 }
 
-function emptyCounts(): Counts {
+function newCounts(): Counts {
   return {
     digits: 0,
     numbers: 0,
@@ -293,14 +322,20 @@ function emptyCounts(): Counts {
     nonAscii: 0,
     punct: 0,
     newlines: 0,
-    cues: new Float64Array(CUE_CLASSES.length),
+    cues: new Int32Array(CUE_CLASSES.length),
     grams: 0,
   };
 }
 
-/** A-H or a-h: the letters that label answer options. */
+const queryCounts = newCounts();
+const contextCounts = newCounts();
+
+/**
+ * A-H or a-h: the letters that label answer options (`| 32` lower-cases them and maps no other code unit
+ * into a-h). One comparison, so one call gives the JIT feedback for all of it (see PRIMERS).
+ */
 function isOptionLetter(c: number): boolean {
-  return (c >= 65 && c <= 72) || (c >= 97 && c <= 104);
+  return ((c | 32) - 97) >>> 0 < 8;
 }
 
 /** Answer-option lines ("A. ", "b) ", "(C) ") in `text`, as scan() counts them; the first line only if whole. */
@@ -313,14 +348,6 @@ export function optionLines(text: string): number {
     else if (a === 40 && isOptionLetter(b) && text.charCodeAt(at + 3) === 41) n++;
   }
   return n;
-}
-
-function push(k: number, hash: number, start: number, end: number, weight: number, inQuery: boolean): void {
-  gramBuf[k] = hash;
-  weightBuf[k] = weight;
-  startBuf[k] = start;
-  endBuf[k] = end;
-  inQueryBuf[k] = inQuery ? 1 : 0;
 }
 
 /**
@@ -341,42 +368,48 @@ function estimateTokens(q: Counts, scanned: number, fullChars: number): number {
   return scanned > 0 ? (t * fullChars) / scanned : 0;
 }
 
+/** A feature count over the whole conversation: earlier context counts at CONTEXT_WEIGHT. */
+function weigh(query: number, context: number): number {
+  return query + CONTEXT_WEIGHT * context;
+}
+
 /** The counts the token estimate uses, for one text (the trainer checks TOKEN_COEF against exact o200k). */
 export function tokenCounts(text: string): Record<keyof typeof TOKEN_COEF, number> {
-  const n = emptyCounts();
-  scan(text, 1, true, n);
+  const n = newCounts();
+  scan(text, true, 0, n);
   return { words: n.words, digits: n.digits, punct: n.punct, nonAscii: n.nonAscii, newlines: n.newlines };
 }
 
 export function extractFeatures(messages: readonly ChatMessage[]): Features {
   const view = viewConversation(messages);
-  const n = emptyCounts();
-  scan(view.query, 1, true, n);
-  const queryTokens = estimateTokens(n, view.query.length, view.queryChars);
-  if (view.context.length > 0) scan(view.context, CONTEXT_WEIGHT, false, n);
+  const q = queryCounts;
+  const c = contextCounts;
+  scan(view.query, true, 0, q);
+  scan(view.context, false, q.grams, c);
+  const grams = c.grams;
   // Options past the scanned tail of a long question still make it multiple choice.
-  const choices = view.optionTail.length > 0 ? Math.max(n.choices, optionLines(view.optionTail)) : n.choices;
+  const choices = view.optionTail.length > 0 ? Math.max(q.choices, optionLines(view.optionTail)) : q.choices;
 
   const d = new Float64Array(DENSE_NAMES.length);
-  d[D.tokens] = Math.log1p(queryTokens);
+  d[D.tokens] = Math.log1p(estimateTokens(q, view.query.length, view.queryChars));
   // Context is not tokenized: it is only a length signal, and ~4 chars per token is close for prose.
   d[D.context_tokens] = Math.log1p(view.contextChars / 4);
   d[D.turns] = Math.log(view.userTurns);
-  d[D.numbers] = Math.log1p(n.numbers);
-  d[D.math_symbols] = Math.log1p(n.math);
-  d[D.latex] = Math.log1p(n.latex);
-  d[D.code_symbols] = Math.log1p(n.code);
-  d[D.code_fence] = n.backticks >= 3 ? 1 : 0;
-  d[D.list_items] = Math.log1p(n.listItems);
-  for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(n.cues[b] ?? 0);
+  d[D.numbers] = Math.log1p(weigh(q.numbers, c.numbers));
+  d[D.math_symbols] = Math.log1p(weigh(q.math, c.math));
+  d[D.latex] = Math.log1p(weigh(q.latex, c.latex));
+  d[D.code_symbols] = Math.log1p(weigh(q.code, c.code));
+  d[D.code_fence] = weigh(q.backticks, c.backticks) >= 3 ? 1 : 0;
+  d[D.list_items] = Math.log1p(weigh(q.listItems, c.listItems));
+  for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(weigh(q.cues[b] ?? 0, c.cues[b] ?? 0));
 
   return {
     dense: d,
-    grams: gramBuf.subarray(0, n.grams),
-    gramWeight: weightBuf.subarray(0, n.grams),
-    gramStart: startBuf.subarray(0, n.grams),
-    gramEnd: endBuf.subarray(0, n.grams),
-    gramInQuery: inQueryBuf.subarray(0, n.grams),
+    grams: gramBuf.subarray(0, grams),
+    gramWeight: weightBuf.subarray(0, grams),
+    gramStart: startBuf.subarray(0, grams),
+    gramEnd: endBuf.subarray(0, grams),
+    gramInQuery: inQueryBuf.subarray(0, grams),
     choices,
     view,
   };
@@ -389,4 +422,24 @@ export function gramText(f: Features, i: number): string {
     .slice(f.gramStart[i] ?? 0, f.gramEnd[i] ?? 0)
     .toLowerCase()
     .replace(/\s+/g, ' ');
+}
+
+/**
+ * Type feedback for every branch of scan(), collected once at load. TurboFan optimises scan() after a few
+ * long texts; a branch those never took (a bare number, a bullet, an option line) then deoptimised it on
+ * first use, and V8 often went on running it only through on-stack replacement, ~1.5x slower for the rest of
+ * the process: that alone moved bench/decide.ts between runs. These texts take every branch.
+ */
+const PRIMERS = [
+  "1. Why 42 apples? Explain step by step, don't guess: x2y.\n- a `code` {x} [y]; $z$ \\ 3+4=7 & b|c #d _e",
+  'ÉCOLE naïve 東京 ∑ × 7\n(A) yes\nb) no\n• bullet\n  * star\nA',
+  'Calculate the total, at least 3 times!\n12',
+];
+// Twice: V8 allocates a function's feedback vector only after it has run a while, and nothing before that counts.
+for (let round = 0; round < 2; round++) {
+  for (const text of PRIMERS)
+    extractFeatures([
+      { role: 'assistant', content: text },
+      { role: 'user', content: text },
+    ]);
 }
