@@ -380,17 +380,46 @@ export function tokenCounts(text: string): Record<keyof typeof TOKEN_COEF, numbe
   return { words: n.words, digits: n.digits, punct: n.punct, nonAscii: n.nonAscii, newlines: n.newlines };
 }
 
-export function extractFeatures(messages: readonly ChatMessage[]): Features {
+/**
+ * What the model reads of one conversation, without allocating: `dense` and the gram buffers are reused by
+ * the next call, and `hashes` / `weights` are valid up to `grams`. extractFeatures() makes Features of it.
+ */
+export interface Extracted {
+  dense: Float64Array;
+  hashes: Int32Array;
+  weights: Float32Array;
+  /** Grams in the buffers. */
+  grams: number;
+  /** Sum of the grams' weights, which the model normalises by (exact: a sum of ones and halves). */
+  weightSum: number;
+  choices: number;
+  view: ConversationView;
+}
+
+const extracted: Extracted = {
+  dense: new Float64Array(DENSE_NAMES.length),
+  hashes: gramBuf,
+  weights: weightBuf,
+  grams: 0,
+  weightSum: 0,
+  choices: 0,
+  view: viewConversation([]),
+};
+
+export function extract(messages: readonly ChatMessage[]): Extracted {
   const view = viewConversation(messages);
   const q = queryCounts;
   const c = contextCounts;
   scan(view.query, true, 0, q);
   scan(view.context, false, q.grams, c);
-  const grams = c.grams;
+  const e = extracted;
+  e.grams = c.grams;
+  e.weightSum = weigh(q.grams, c.grams - q.grams);
   // Options past the scanned tail of a long question still make it multiple choice.
-  const choices = view.optionTail.length > 0 ? Math.max(q.choices, optionLines(view.optionTail)) : q.choices;
+  e.choices = view.optionTail.length > 0 ? Math.max(q.choices, optionLines(view.optionTail)) : q.choices;
+  e.view = view;
 
-  const d = new Float64Array(DENSE_NAMES.length);
+  const d = e.dense;
   d[D.tokens] = Math.log1p(estimateTokens(q, view.query.length, view.queryChars));
   // Context is not tokenized: it is only a length signal, and ~4 chars per token is close for prose.
   d[D.context_tokens] = Math.log1p(view.contextChars / 4);
@@ -402,26 +431,40 @@ export function extractFeatures(messages: readonly ChatMessage[]): Features {
   d[D.code_fence] = weigh(q.backticks, c.backticks) >= 3 ? 1 : 0;
   d[D.list_items] = Math.log1p(weigh(q.listItems, c.listItems));
   for (let b = 0; b < CUE_CLASSES.length; b++) d[CUE_BASE + b] = Math.log1p(weigh(q.cues[b] ?? 0, c.cues[b] ?? 0));
+  return e;
+}
 
+/** Features of what extract() returned last: dense copied, grams as views of the buffers. */
+export function featuresOf(e: Extracted): Features {
+  const n = e.grams;
   return {
-    dense: d,
-    grams: gramBuf.subarray(0, grams),
-    gramWeight: weightBuf.subarray(0, grams),
-    gramStart: startBuf.subarray(0, grams),
-    gramEnd: endBuf.subarray(0, grams),
-    gramInQuery: inQueryBuf.subarray(0, grams),
-    choices,
-    view,
+    dense: e.dense.slice(),
+    grams: gramBuf.subarray(0, n),
+    gramWeight: weightBuf.subarray(0, n),
+    gramStart: startBuf.subarray(0, n),
+    gramEnd: endBuf.subarray(0, n),
+    gramInQuery: inQueryBuf.subarray(0, n),
+    choices: e.choices,
+    view: e.view,
   };
+}
+
+export function extractFeatures(messages: readonly ChatMessage[]): Features {
+  return featuresOf(extract(messages));
 }
 
 /** The words behind gram i, for explanations (allocates: call only for the few top features). */
 export function gramText(f: Features, i: number): string {
-  const src = f.gramInQuery[i] === 1 ? f.view.query : f.view.context;
-  return src
-    .slice(f.gramStart[i] ?? 0, f.gramEnd[i] ?? 0)
-    .toLowerCase()
-    .replace(/\s+/g, ' ');
+  return spanText(f.gramInQuery[i] === 1 ? f.view.query : f.view.context, f.gramStart[i] ?? 0, f.gramEnd[i] ?? 0);
+}
+
+/** gramText() of gram i of what extract() returned last. */
+export function extractedGramText(e: Extracted, i: number): string {
+  return spanText(inQueryBuf[i] === 1 ? e.view.query : e.view.context, startBuf[i] ?? 0, endBuf[i] ?? 0);
+}
+
+function spanText(src: string, start: number, end: number): string {
+  return src.slice(start, end).toLowerCase().replace(/\s+/g, ' ');
 }
 
 /**
