@@ -145,20 +145,21 @@ const CHAR_CLASS = (() => {
  * context a slice) on every char, and which representations the JIT saw first changed the scan's speed by
  * up to 2x (the 2,000-token bench case ran slower than the 32,000-token one). One native copy
  * (`Buffer#write` as UTF-16LE, code units as they are, lone surrogates included) then plain typed-array loads
- * cost the same whatever the string is. Grown on demand: the trainer's tokenCounts scans whole prompts.
+ * cost the same whatever the string is.
+ *
+ * A fixed buffer, never regrown: optimised code then knows the array and its bounds, and reads a char with
+ * one bounds check instead of a map check and three field loads. extract() scans at most
+ * QUERY_HEAD_CHARS + QUERY_TAIL_CHARS + 1 units per text; tokenCounts() splits longer texts.
  */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-let unitBytes = Buffer.alloc(2 * 4096);
-let units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, unitBytes.length >> 1);
+const MAX_UNITS = 1 << 16;
+const unitBytes = Buffer.alloc(2 * MAX_UNITS);
+const units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, MAX_UNITS);
 
-function loadUnits(text: string): Uint16Array {
-  if (text.length > units.length) {
-    unitBytes = Buffer.alloc(2 * text.length);
-    units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, text.length);
-  }
+function loadUnits(text: string): void {
+  if (text.length > MAX_UNITS) throw new Error(`scan: ${text.length} chars, more than ${MAX_UNITS}`);
   if (LITTLE_ENDIAN) unitBytes.write(text, 0, 'utf16le');
   else for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
-  return units;
 }
 
 /** Slots of `tally` past the char classes (which count non-word chars by class). */
@@ -206,7 +207,8 @@ function scan(text: string, inQuery: boolean, first: number, n: Counts): void {
   let lineStart = true;
   let g = first;
   const len = text.length;
-  const u = loadUnits(text);
+  loadUnits(text);
+  const u = units;
   let i = 0;
   while (i < len) {
     let c = u[i] ?? 0;
@@ -376,8 +378,20 @@ function weigh(query: number, context: number): number {
 /** The counts the token estimate uses, for one text (the trainer checks TOKEN_COEF against exact o200k). */
 export function tokenCounts(text: string): Record<keyof typeof TOKEN_COEF, number> {
   const n = newCounts();
-  scan(text, true, 0, n);
-  return { words: n.words, digits: n.digits, punct: n.punct, nonAscii: n.nonAscii, newlines: n.newlines };
+  const sum = { words: 0, digits: 0, punct: 0, nonAscii: 0, newlines: 0 };
+  // In pieces of at most MAX_UNITS, each cut after a char that is no part of a word: none of these counts
+  // changes across such a cut (a line start only changes list items and options). Only a run of more than
+  // MAX_UNITS word chars is cut inside, and counts as two words.
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + MAX_UNITS);
+    let cut = end;
+    while (end < text.length && cut > at && (CHAR_CLASS[text.charCodeAt(cut - 1)] ?? OTHER) <= APOSTROPHE) cut--;
+    if (cut > at) end = cut;
+    scan(text.slice(at, end), true, 0, n);
+    for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += n[k];
+    at = end;
+  }
+  return sum;
 }
 
 /**
