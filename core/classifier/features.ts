@@ -485,12 +485,15 @@ function spanText(src: string, start: number, end: number): string {
  * Type feedback for every branch of scan(), collected once at load. TurboFan optimises scan() after a few
  * long texts; a branch those never took (a bare number, a bullet, an option line) then deoptimised it on
  * first use, and V8 often went on running it only through on-stack replacement, ~1.5x slower for the rest of
- * the process: that alone moved bench/decide.ts between runs. These texts take every branch.
+ * the process: that alone moved bench/decide.ts between runs. These texts take every branch of scan() and
+ * extract().
  */
 const PRIMERS = [
   "1. Why 42 apples? Explain step by step, don't guess: x2y.\n- a `code` {x} [y]; $z$ \\ 3+4=7 & b|c #d _e",
   'ÉCOLE naïve 東京 ∑ × 7\n(A) yes\nb) no\n• bullet\n  * star\nA',
   'Calculate the total, at least 3 times!\n12',
+  // Longer than the scanned head and tail: a clipped query with answer options past them.
+  'A long passage. '.repeat(100) + '\nA. one\nB. two',
 ];
 // Twice: V8 allocates a function's feedback vector only after it has run a while, and nothing before that counts.
 for (let round = 0; round < 2; round++) {
