@@ -233,8 +233,9 @@ function scan(text: string, inQuery: boolean, first: number, n: Counts): void {
           while (++i < len && cls[u[i] ?? 0] === DIGIT);
           t[T_DIGITS]! += i - from;
         } else {
-          if (k === UPPER) c += 32;
-          else if (k === WIDE) t[T_NON_ASCII]!++;
+          // `| 32` lower-cases A-Z and leaves a-z and the apostrophe as they are.
+          if (k === WIDE) t[T_NON_ASCII]!++;
+          else c |= 32;
           hasLetter = true;
           h = Math.imul(h ^ c, prime);
           i++;
