@@ -475,7 +475,10 @@ export function gramText(f: Features, i: number): string {
 
 /** gramText() of gram i of what extract() returned last. */
 export function extractedGramText(e: Extracted, i: number): string {
-  return spanText(inQueryBuf[i] === 1 ? e.view.query : e.view.context, startBuf[i] ?? 0, endBuf[i] ?? 0);
+  // Both read on every call: a read of `context` only for context grams had no type feedback when the model
+  // was optimised, and deoptimised it the first time a context gram made the top contributions.
+  const { query, context } = e.view;
+  return spanText(inQueryBuf[i] === 1 ? query : context, startBuf[i] ?? 0, endBuf[i] ?? 0);
 }
 
 function spanText(src: string, start: number, end: number): string {
