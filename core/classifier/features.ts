@@ -71,7 +71,7 @@ const endBuf = new Int32Array(MAX_GRAMS);
 const inQueryBuf = new Uint8Array(MAX_GRAMS);
 
 /**
- * One text's counts, as integers: extractFeatures weights context counts when it combines them. Fields that
+ * One text's counts, as integers: extract() weights context counts when it combines them. Fields that
  * only ever hold small integers stay unboxed; accumulating weighted (x0.5) counts changed their
  * representation from int to double on the first context and deoptimised the scanner.
  */
