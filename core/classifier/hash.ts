@@ -5,7 +5,7 @@
  */
 
 export const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
+export const FNV_PRIME = 0x01000193;
 
 /** One FNV-1a step over a lower-cased char code. */
 export function fnvStep(h: number, code: number): number {

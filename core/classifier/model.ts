@@ -4,7 +4,15 @@
  * that only free-form prompts get. Its output is the probability that a prompt needs the strong model
  * (label: see scripts/train-router.ts), and its explanation is the per-feature contribution to the logit.
  */
-import { DENSE_NAMES, type Features, MIN_CHOICES, extractFeatures, gramText } from './features.js';
+import {
+  DENSE_NAMES,
+  type Extracted,
+  type Features,
+  MIN_CHOICES,
+  extract,
+  extractedGramText,
+  featuresOf,
+} from './features.js';
 import type { ChatMessage } from './text.js';
 
 /** What scripts/train-router.ts writes to core/classifier/weights.json. */
@@ -104,7 +112,7 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
     topAt[j] = at;
   }
 
-  function evaluate(f: Features): { score: number; logit: number; top: Contribution[] } {
+  function evaluate(f: Extracted): { score: number; logit: number; top: Contribution[] } {
     const free = f.choices < MIN_CHOICES;
     let logit = free ? bias : choiceBias;
     for (let i = 0; i < dw.length; i++) {
@@ -114,15 +122,15 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
       denseC[i] = c;
       logit += c;
     }
-    let total = 0;
-    for (let i = 0; i < f.gramWeight.length; i++) total += f.gramWeight[i] ?? 0;
-    const norm = total > 0 ? 1 / Math.sqrt(total) : 0;
+    const norm = f.weightSum > 0 ? 1 / Math.sqrt(f.weightSum) : 0;
+    const hashes = f.hashes;
+    const gramWeight = f.weights;
     let nTouched = 0;
-    for (let i = 0; i < f.grams.length; i++) {
-      const h = (f.grams[i] ?? 0) & mask;
+    for (let i = 0; i < f.grams; i++) {
+      const h = (hashes[i] ?? 0) & mask;
       const w = gramW[h] ?? 0;
       if (w === 0) continue;
-      const c = w * (f.gramWeight[i] ?? 0) * norm;
+      const c = w * (gramWeight[i] ?? 0) * norm;
       logit += c;
       if (bucketSum[h] === 0 && nTouched < touched.length) {
         touched[nTouched++] = h;
@@ -141,7 +149,7 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
       if (at < dw.length) top.push({ feature: names[at] ?? '', weight: round3(denseC[at] ?? 0) });
       else {
         const h = touched[at - dw.length] ?? 0;
-        top.push({ feature: `"${gramText(f, bucketFirst[h] ?? 0)}"`, weight: round3(bucketSum[h] ?? 0) });
+        top.push({ feature: `"${extractedGramText(f, bucketFirst[h] ?? 0)}"`, weight: round3(bucketSum[h] ?? 0) });
       }
     }
     for (let j = 0; j < nTouched; j++) bucketSum[touched[j] ?? 0] = 0;
@@ -151,12 +159,13 @@ export function createClassifier(weights: ModelWeights, topK = TOP_K): Classifie
   return {
     weights,
     score(messages) {
-      const { score, top } = evaluate(extractFeatures(messages));
+      const { score, top } = evaluate(extract(messages));
       return { score, top };
     },
     detail(messages) {
-      const features = extractFeatures(messages);
-      const r = evaluate(features);
+      const e = extract(messages);
+      const r = evaluate(e);
+      const features = featuresOf(e);
       const dense = Array.from(denseC, (c, i) => ({ feature: names[i] ?? '', weight: c }));
       return { ...r, dense, features };
     },

@@ -115,3 +115,19 @@ describe('scanner output is pinned', () => {
     }
   });
 });
+
+describe('tokenCounts of a text longer than the code-unit buffer', () => {
+  test('is the sum of its lines, whatever the pieces it is scanned in', () => {
+    // Counts add up across a newline (scan state resets there), so the lines are a reference for the
+    // pieces tokenCounts cuts a long text into. A word and a digit run straddle the 65,536-unit marks,
+    // where a cut that does not back off to a non-word char would split them.
+    const line = "Item 12: don't pay 3.5% — É naïve x2y `f(a+b)` (A) more words\n";
+    const text = 'a\n'.repeat(32_767) + 'straddle ' + 'x\n'.repeat(32_762) + '123456 ' + line.repeat(100);
+    const sum = { words: 0, digits: 0, punct: 0, nonAscii: 0, newlines: 0 };
+    for (const part of text.split(/(?<=\n)/)) {
+      const c = tokenCounts(part);
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c[k];
+    }
+    expect(tokenCounts(text)).toEqual(sum);
+  });
+});
