@@ -3,12 +3,18 @@
  * loaded from Redis, and across N requests (closed loop, 1 in 10 streaming), beside the minimal proxy of
  * bench/minimal-proxy.ts started the same way (node + tsx) as the baseline. Also: event-loop delay in the
  * sidecar under that load (prom-client's monitorEventLoopDelay gauges on /metrics, reset at every scrape)
- * against the same gauges idle, and Redis memory per route.
+ * against the same gauges idle, and Redis memory per route. Whether requests leave anything behind is read, at
+ * the end, from the sidecar's live heap after a full GC (a heap snapshot) before and after N/10 more requests;
+ * RSS only says it with the GC's sawtooth on top.
  *
  * Usage: tsx bench/memory.ts [--smoke] [--tsx] [--cpu-prof] [--requests 1000000] [--seconds 150] [--routes 1000] [--result FILE]
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, waitFor } from '../test/helpers/control-plane.js';
+import { heapSnapshotFlags, liveHeapMB } from '../test/helpers/heap-snapshot.js';
 import { buildDist, DIST } from './lib/dist.js';
 import { closedLoop } from './lib/load.js';
 import { rssMB, spawnNode, stopChild, waitHttp } from './lib/procs.js';
@@ -35,17 +41,16 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
   const ns = 'bench-mem';
   // --cpu-prof: a V8 CPU profile of the sidecar, written when it exits (bench/results/*.cpuprofile, git-ignored).
   const prof = process.argv.includes('--cpu-prof');
+  // Where the sidecar writes a heap snapshot on SIGUSR2, for its live heap after a full GC.
+  const snapshots = mkdtempSync(join(tmpdir(), 'modelroute-bench-heap-'));
   const stack = await startStack(ns, {
     compiled,
-    ...(prof && {
-      sidecarNodeFlags: [
-        '--cpu-prof',
-        '--cpu-prof-dir',
-        'bench/results',
-        '--cpu-prof-name',
-        'sidecar-memory.cpuprofile',
-      ],
-    }),
+    sidecarNodeFlags: [
+      ...heapSnapshotFlags(snapshots),
+      ...(prof
+        ? ['--cpu-prof', '--cpu-prof-dir', 'bench/results', '--cpu-prof-name', 'sidecar-memory.cpuprofile']
+        : []),
+    ],
   });
   const minPort = await freePort();
   const minimal = spawnNode(
@@ -120,11 +125,33 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
     const idleMetrics = await metrics();
     const rssAfter = round1(rssMB(sc.pid!));
     heap.afterLoad = await heapMB();
+    // Then whether requests leave anything behind: the live heap after a full GC (a heap snapshot) before and
+    // after more of them, the program's own objects only (compiled code comes and goes with V8's JIT and its
+    // bytecode flushing, which a snapshot's GCs set off). Last, because a snapshot lifts RSS for a while.
+    const liveBefore = await liveHeapMB(sc.pid!, snapshots);
+    const more = await closedLoop({
+      url: stack.sidecarURL,
+      model: 'bench',
+      requests: Math.max(1000, Math.round(requests / 10)),
+      seconds: Math.max(5, seconds / 5),
+      streamEvery: 10,
+    });
+    const liveAfter = await liveHeapMB(sc.pid!, snapshots);
+    const liveGrowthPer100k = more.done > 0 ? ((liveAfter.data - liveBefore.data) / more.done) * 100_000 : NaN;
 
-    // Growth from the first sample past warm-up to the end, per 100k requests.
-    const warmSample = samples.find((s) => s.requests >= warm) ?? samples[0] ?? { requests: 0, rssMB: many };
-    const span = load.done - warmSample.requests;
-    const growthPer100k = span > 0 ? ((rssEnd - warmSample.rssMB) / span) * 100_000 : NaN;
+    // Growth of the floor past warm-up: RSS saws up and down by tens of MB with the GC, so one sample against
+    // another says where in a cycle each fell. A leak lifts the lowest point; the lowest sample of the last third
+    // against that of the first third, per 100k requests between the thirds' middles, is the growth.
+    const warmed = [...samples.filter((s) => s.requests >= warm), { requests: load.done, rssMB: rssEnd }];
+    const third = Math.max(1, Math.floor(warmed.length / 3));
+    const floorOf = (xs: typeof warmed) => ({
+      rssMB: Math.min(...xs.map((s) => s.rssMB)),
+      requests: ((xs[0]?.requests ?? 0) + (xs.at(-1)?.requests ?? 0)) / 2,
+    });
+    const early = floorOf(warmed.slice(0, third));
+    const late = floorOf(warmed.slice(-third));
+    const span = late.requests - early.requests;
+    const growthPer100k = warmed.length >= 3 && span > 0 ? ((late.rssMB - early.rssMB) / span) * 100_000 : NaN;
     const peak = Math.max(...samples.map((s) => s.rssMB), rssEnd);
     const eld = (text: string, q: string) => (metric(text, `nodejs_eventloop_lag_${q}_seconds`) ?? NaN) * 1000;
 
@@ -149,9 +176,20 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
       }),
     );
     f.push(
-      figure('sidecar RSS growth per 100k requests (after warm-up)', growthPer100k, 'MB', {
-        baseline: { name: `RSS at ${warmSample.requests} requests`, value: warmSample.rssMB },
+      figure('sidecar RSS floor growth per 100k requests (after warm-up)', growthPer100k, 'MB', {
+        baseline: { name: 'RSS floor in the first third after warm-up', value: early.rssMB },
         ...(!smoke && { target: '<= 0.5 MB/100k (no growth)', check: (v: number) => v <= 0.5 }),
+      }),
+    );
+    f.push(
+      figure(`sidecar live heap after a full GC, after ${load.done} requests`, liveBefore.total, 'MB', {
+        baseline: { name: `heap used, ${routes + 1} routes, before them`, value: heap.manyRoutes! },
+      }),
+    );
+    f.push(
+      figure(`sidecar live objects growth per 100k requests (${more.done} more requests)`, liveGrowthPer100k, 'MB', {
+        baseline: { name: 'live objects before them (code excluded)', value: liveBefore.data },
+        ...(!smoke && { target: '<= 0.1 MB/100k (nothing kept per request)', check: (v: number) => v <= 0.1 }),
       }),
     );
     for (const q of ['p50', 'p99', 'max'] as const) {
@@ -189,13 +227,22 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
         end: rssEnd,
         afterIdle: rssAfter,
         peak,
+        floorFirstThird: early.rssMB,
+        floorLastThird: late.rssMB,
       },
       heapUsedMB: heap,
+      liveHeapMB: {
+        before: liveBefore,
+        after: liveAfter,
+        moreRequests: more.done,
+        moreErrors: more.errors,
+      },
       samples,
       redis: { usedMemoryBefore: before, usedMemoryAfter: after, routes, jsonBytesPerRoute: jsonBytes / routes },
     };
   } finally {
     await stopChild(minimal);
     await stack.stop();
+    rmSync(snapshots, { recursive: true, force: true });
   }
 });

@@ -3,15 +3,16 @@
  * clients that hang up mid-stream) for SOAK_SECONDS (30 in CI; set it to 300+ for the long form). The sidecar's
  * RSS and open descriptors must stay flat: the last third of the run may not grow past the first third.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
+import { startRedis, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type Behaviour, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { Prng, fuzzSeed } from '../../helpers/fuzz.js';
+import { heapSnapshotFlags, liveHeapMB } from '../../helpers/heap-snapshot.js';
 import { backend, publish, redisClient, route, tableOf } from '../sidecar/support.js';
 import { startSidecarChild, type SidecarProcess } from './sidecar-process.js';
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
     ),
   );
   sc = await startSidecarChild(redis.url, {
-    NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}`,
+    NODE_OPTIONS: heapSnapshotFlags(snapshots).join(' '),
   });
 }, 90_000);
 
@@ -87,33 +88,6 @@ function call(stream: boolean, hangUp: boolean, i: number): Promise<'ok' | 'hung
     req.on('error', (e) => resolve(hangUp ? 'hung-up' : `error ${e.message}`));
     req.end(body);
   });
-}
-
-/** The sidecar's live heap after a full GC, in MB: the self sizes of every object in a heap snapshot. */
-async function liveHeapMB(): Promise<number> {
-  process.kill(sc.pid, 'SIGUSR2');
-  const { file, snapshot } = await waitFor(
-    () => {
-      const name = readdirSync(snapshots).find((f) => f.endsWith('.heapsnapshot'));
-      if (!name) return undefined;
-      try {
-        const parsed = JSON.parse(readFileSync(join(snapshots, name), 'utf8')) as {
-          snapshot: { meta: { node_fields: string[] } };
-          nodes: number[];
-        };
-        return { file: join(snapshots, name), snapshot: parsed };
-      } catch {
-        return undefined; // still being written
-      }
-    },
-    { timeoutMs: 30_000, intervalMs: 200, message: 'the sidecar heap snapshot' },
-  );
-  rmSync(file);
-  const fields = snapshot.snapshot.meta.node_fields;
-  const at = fields.indexOf('self_size');
-  let bytes = 0;
-  for (let i = at; i < snapshot.nodes.length; i += fields.length) bytes += snapshot.nodes[i]!;
-  return Math.round(bytes / 1e5) / 10;
 }
 
 /** nodejs_heap_size_used_bytes from the sidecar's /metrics, in MB. */
@@ -182,7 +156,7 @@ describe('soak', () => {
       // 92 MB against a first-third peak of 55 MB), so a floor above the bound is settled by the live heap at
       // the end, after a full GC (a heap snapshot): garbage is not in it, anything retained is.
       const bound = max(first, 'heap') + 15;
-      const floor = min(last, 'heap') <= bound ? min(last, 'heap') : await liveHeapMB();
+      const floor = min(last, 'heap') <= bound ? min(last, 'heap') : (await liveHeapMB(sc.pid, snapshots)).total;
       expect(floor).toBeLessThanOrEqual(bound);
       expect(max(last, 'rss') - max(first, 'rss')).toBeLessThan(100);
       expect(max(last, 'fds')).toBeLessThanOrEqual(max(first, 'fds') + 20);
