@@ -197,7 +197,7 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<SectionResult
   memory: {
     title: '3. Memory (sidecar RSS) and event-loop delay',
     run() {
-      return ownSection('memory', this.title, 'bench/memory.ts', smoke ? 90 : 300, smoke ? [] : ['--seconds', '100']);
+      return ownSection('memory', this.title, 'bench/memory.ts', smoke ? 90 : 330, smoke ? [] : ['--seconds', '150']);
     },
   },
   propagation: {

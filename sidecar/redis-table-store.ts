@@ -44,6 +44,12 @@ export class RedisTableStore implements TableStore {
   private saving: Promise<void> = Promise.resolve();
   private savePending = false;
   private closed = false;
+  /**
+   * Routes named by events not fetched yet -> whether the latest was a deletion. One queued job fetches them
+   * all (fetchEvents): a burst of N events costs a few round trips and publishes, not N of each.
+   */
+  private eventRoutes = new Map<string, boolean>();
+  private eventsQueued = false;
 
   constructor(private readonly o: RedisTableStoreOptions) {}
 
@@ -126,18 +132,40 @@ export class RedisTableStore implements TableStore {
     }
     const route = event.route;
     if (typeof route !== 'string') return;
-    void this.enqueue(async () => {
-      const raw = await this.o.redis.get(keys.table(this.o.namespace, route));
-      if (raw !== null) {
-        if (this.consider(route, raw)) this.publish(true);
-        return;
-      }
+    this.eventRoutes.set(route, event.tableVersion === null);
+    if (this.eventsQueued) return;
+    this.eventsQueued = true;
+    void this.enqueue(() => this.fetchEvents());
+  }
+
+  /** Loads the tables of the routes events named since the last fetch, then publishes once. */
+  private async fetchEvents(): Promise<void> {
+    // Events from here on go to the next fetch.
+    const batch = [...this.eventRoutes];
+    this.eventRoutes = new Map();
+    this.eventsQueued = false;
+    if (batch.length === 0) return;
+    const { redis, namespace } = this.o;
+    const raws = await redis.mget(...batch.map(([route]) => keys.table(namespace, route)));
+    let changed = false;
+    const missing: [route: string, deleted: boolean][] = [];
+    batch.forEach(([route, deleted], i) => {
+      const raw = raws[i] ?? null;
+      if (raw !== null) changed = this.consider(route, raw) || changed;
+      else missing.push([route, deleted]);
+    });
+    if (missing.length > 0) {
       // Only a delete event for a route gone from the index removes it at once; a missing table key alone
       // is refused, and a route that vanished without a delete event (a flush) is left to the grace period.
-      const listed = await this.o.redis.hget(keys.index(this.o.namespace), route);
-      if (listed !== null) this.refuse(route, listed, `the index names version ${listed} but the table key is missing`);
-      else if (event.tableVersion === null && this.remove(route)) this.publish(true);
-    });
+      const listed = await redis.hmget(keys.index(namespace), ...missing.map(([route]) => route));
+      missing.forEach(([route, deleted], i) => {
+        const version = listed[i] ?? null;
+        if (version !== null)
+          this.refuse(route, version, `the index names version ${version} but the table key is missing`);
+        else if (deleted) changed = this.remove(route) || changed;
+      });
+    }
+    if (changed) this.publish(true);
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {

@@ -10,14 +10,15 @@
  * opened for a request that is gone, and is closed at once. Idle connections are then only those that served a
  * request, bounded by the peak concurrency (and by `connections`) for `keepAliveTimeoutMs`.
  */
-import { Pool, buildConnector } from 'undici';
+import type { buildConnector as BuildConnector, Pool as PoolType } from 'undici';
+import { Pool, buildConnector } from './undici-pool.js';
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, PoolType>();
 
   constructor(private readonly opts: { connections?: number; keepAliveTimeoutMs?: number } = {}) {}
 
-  get(origin: string, connectMs: number): Pool {
+  get(origin: string, connectMs: number): PoolType {
     const key = `${origin}|${connectMs}`;
     let pool = this.pools.get(key);
     if (!pool) {
@@ -40,7 +41,7 @@ export class UpstreamPools {
     await Promise.all(all.map((p) => p.destroy()));
   }
 
-  private connector(connectMs: number): buildConnector.connector {
+  private connector(connectMs: number): BuildConnector.connector {
     const connect = buildConnector({ timeout: connectMs });
     return (options, callback) =>
       connect(options, (err, socket) => {

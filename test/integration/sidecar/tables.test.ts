@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { startRedis, waitFor, type RedisServer } from '../../helpers/control-plane.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import type { Sidecar } from '../../../sidecar/sidecar.js';
-import type { RedisTableStore } from '../../../sidecar/redis-table-store.js';
+import { RedisTableStore } from '../../../sidecar/redis-table-store.js';
 import { NS, backend, client, publish, redisClient, route, startTestSidecar, tableOf, unpublish } from './support.js';
 
 let redis: RedisServer;
@@ -149,5 +149,48 @@ describe('following tables', () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
     // Readiness stays: the sidecar did load tables; an empty namespace is a state to serve (404s) in.
     expect((await get('/readyz')).status).toBe(200);
+  });
+});
+
+describe('a burst of events', () => {
+  test('300 tables published at once load with far fewer fetches than events; a deletion in a burst still removes its route', async () => {
+    const ns = 'burst';
+    const cmd = redisClient(redis.url);
+    const sub = redisClient(redis.url);
+    let changes = 0;
+    const store = new RedisTableStore({
+      redis: cmd,
+      subscriber: sub,
+      namespace: ns,
+      // No index check in the test's time: only events load tables.
+      checkIntervalMs: 60_000,
+      hooks: { changed: () => changes++ },
+    });
+    try {
+      await store.start();
+      await waitFor(async () => ((await r.pubsub('NUMSUB', `mr:{${ns}}:events`)) as [string, number])[1] === 1, {
+        timeoutMs: 3000,
+        message: 'store subscribed',
+      });
+      const tables = Array.from({ length: 300 }, (_, i) => tableOf(route(`r${i}`, spec('a'), ns)));
+      await Promise.all(tables.map((t) => publish(r, t)));
+      await waitFor(() => store.current().length === 300, { timeoutMs: 5000, message: '300 tables loaded' });
+      // One snapshot per event would be 300 (each event changes a table).
+      expect(changes).toBeLessThan(100);
+
+      const next = tableOf(route('r1', spec('b'), ns));
+      await Promise.all([unpublish(r, ns, 'r0'), publish(r, next)]);
+      await waitFor(
+        () =>
+          store.current().length === 299 &&
+          store.current().some((t) => t.route.name === 'r1' && t.tableVersion === next.tableVersion),
+        { timeoutMs: 3000, message: 'r0 deleted and r1 replaced' },
+      );
+      expect(store.current().some((t) => t.route.name === 'r0')).toBe(false);
+    } finally {
+      await store.close();
+      cmd.disconnect();
+      sub.disconnect();
+    }
   });
 });
