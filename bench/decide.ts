@@ -5,7 +5,9 @@
  *   - JSON.parse of the request body: the baseline, work any body-reading proxy does (bench/minimal-proxy.ts);
  *   - score(): the classifier alone;
  *   - selectRoute + decide(), fixed strategy (no classifier);
- *   - selectRoute + decide(), complexity strategy (classifier included): the decision on the hot path.
+ *   - selectRoute + decide(), complexity strategy (classifier included): the decision on the hot path, as the
+ *     sidecar makes it for a request it does not trace;
+ *   - the same for a traced request, which also finds the classifier's top features for the span.
  *
  * Usage: tsx bench/decide.ts [--smoke] [--result FILE]
  */
@@ -13,7 +15,7 @@ import os from 'node:os';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { compile } from '../core/api/compile.js';
 import type { DecideContext, ModelRoute, RequestFacts, RoutingTable } from '../core/api/types.js';
-import { score } from '../core/classifier/score.js';
+import { classifier, score } from '../core/classifier/score.js';
 import { decide, selectRoute } from '../core/decide.js';
 import { conversationSource, type Message } from './lib/conversations.js';
 import { figure } from './lib/report.js';
@@ -55,10 +57,12 @@ const tables = {
     route('complexity', { complexity: { tiers: [{ backend: 'fast', upTo: 0.55 }, { backend: 'strong' }] } }),
   ],
 };
+// As in the sidecar: top features only for requests it traces (DecideContext.explain).
 const ctx: DecideContext = {
-  score: (m) => score(m as Message[]),
+  score: (m, explain) => classifier.score(m as Message[], explain),
   random: Math.random,
 };
+const traced: DecideContext = { ...ctx, explain: () => true };
 
 interface Case {
   body: string;
@@ -87,6 +91,8 @@ const OPS = {
   'decide(), fixed': (c: Case) => decide(selectRoute(tables.fixed, c.facts)!, c.facts, ctx).attempts.length,
   'decide(), complexity (with classifier)': (c: Case) =>
     decide(selectRoute(tables.complexity, c.facts)!, c.facts, ctx).attempts.length,
+  'decide(), complexity, traced (with top features)': (c: Case) =>
+    decide(selectRoute(tables.complexity, c.facts)!, c.facts, traced).attempts.length,
 } as const;
 type Op = keyof typeof OPS;
 
@@ -130,7 +136,12 @@ await runSection('decision', '2. Decision cost (decide() and classifier)', async
     const r = measure(cases(variants), Math.max(200, Math.round(s.iterations * scale)));
     raw[s.label] = { o200kTokensOfFirst: tokens, ...r };
     const base = r['JSON.parse(body)'];
-    for (const op of ['classifier score()', 'decide(), fixed', 'decide(), complexity (with classifier)'] as const) {
+    for (const op of [
+      'classifier score()',
+      'decide(), fixed',
+      'decide(), complexity (with classifier)',
+      'decide(), complexity, traced (with top features)',
+    ] as const) {
       for (const p of ['p50', 'p99'] as const) {
         const isTarget = op.startsWith('decide(), complexity') && p === 'p99' && s.tokens === 2000 && !sctx.smoke;
         sctx.figures.push(

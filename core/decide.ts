@@ -127,7 +127,7 @@ export function decide(table: RoutingTable, facts: RequestFacts, ctx: DecideCont
     if (effort) d.reasoningEffort = effort;
   }
   if (partial.score !== undefined) d.score = partial.score;
-  if (partial.top) d.top = partial.top;
+  if (partial.top?.length) d.top = partial.top;
   if (budget) d.budget = overBudget ? 'downgraded' : 'ok';
   return d;
 }
@@ -165,7 +165,7 @@ function choose(table: RoutingTable, facts: RequestFacts, ctx: DecideContext): C
       return { chosen: b, reason: `cheapest that fits: ${b.name}` };
     }
     case 'complexity': {
-      const { score, top } = ctx.score(facts.messages);
+      const { score, top } = ctx.score(facts.messages, ctx.explain?.() ?? false);
       const last = s.tiers.length - 1;
       const calibrated = s.targetShare !== undefined ? ctx.threshold?.(table) : undefined;
       let tier = last;

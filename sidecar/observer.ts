@@ -36,4 +36,6 @@ export interface RequestObserver {
   usage(d: Decision, b: TableBackend, tokens: { input: number; output: number; source?: string }): void;
   fallback(d: Decision, b: TableBackend, reason: string): void;
   tablesChanged(tables: ReadonlyArray<RoutingTable>): void;
+  /** Whether the request being handled records its decision's top features (DecideContext.explain). */
+  explaining?(): boolean;
 }

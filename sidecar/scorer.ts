@@ -20,7 +20,10 @@ export function loadScorer(log: (m: string) => void, weightsPath?: string): Scor
   try {
     const weights = JSON.parse(readFileSync(path, 'utf8')) as ModelWeights;
     const classifier = createClassifier(weights);
-    return { score: (messages) => classifier.score(messages as readonly ChatMessage[]), prior: weights.prior };
+    return {
+      score: (messages, explain) => classifier.score(messages as readonly ChatMessage[], explain),
+      prior: weights.prior,
+    };
   } catch (err) {
     const reason = `complexity classifier unavailable (${String(path)}): ${(err as Error).message}`;
     log(reason);

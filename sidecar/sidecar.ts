@@ -148,6 +148,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     threshold: (t) => thresholds.threshold(t),
     random: o.random ?? Math.random,
     ...(budget && { spentUSD: (t) => budget.spentUSD(t) }),
+    ...(observer?.explaining && { explain: () => observer.explaining!() }),
   };
   const forwarder: ForwarderDeps = {
     pools,

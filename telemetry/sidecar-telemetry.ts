@@ -260,6 +260,11 @@ export class SidecarTelemetry {
     });
   }
 
+  /** Top features are worth finding only for a request whose span is recorded (traced and sampled). */
+  explaining(): boolean {
+    return this.tracing && (trace.getActiveSpan()?.isRecording() ?? false);
+  }
+
   /** The tables in use changed: observes propagation lag once per new version. */
   tablesChanged(tables: ReadonlyArray<RoutingTable>): void {
     this.guard(() => {

@@ -214,8 +214,19 @@ export interface RequestFacts {
 }
 
 export interface DecideContext {
-  /** Complexity score in [0,1] with its top features (core/classifier). Called only by the complexity strategy. */
-  score(messages: RequestFacts['messages']): { score: number; top: { feature: string; weight: number }[] };
+  /**
+   * Complexity score in [0,1] (core/classifier), with its top features when `explain` is true. Called only by
+   * the complexity strategy.
+   */
+  score(
+    messages: RequestFacts['messages'],
+    explain?: boolean,
+  ): { score: number; top?: { feature: string; weight: number }[] };
+  /**
+   * Whether this decision should carry the classifier's top features (Decision.top), e.g. because the request
+   * is traced. Finding them is a fifth of the classifier's time on long conversations; without it, no.
+   */
+  explain?(): boolean;
   /** Current calibrated threshold for a targetShare route, if the caller keeps one. */
   threshold?(table: RoutingTable): number | undefined;
   /** Spend so far in the current budget period for this route, USD. */

@@ -111,6 +111,19 @@ describe('decide: complexity', () => {
     expect(d.budget).toBeUndefined();
   });
 
+  it('asks the scorer for top features only when the context explains, and keeps them then', () => {
+    const asked: (boolean | undefined)[] = [];
+    const scorer = (explain?: boolean) => {
+      asked.push(explain);
+      return { score: 0.5, top: explain ? [{ feature: 'length', weight: 0.1 }] : [] };
+    };
+    const plain = decide(three, facts(), ctx({ score: (_m, explain) => scorer(explain) }));
+    const traced = decide(three, facts(), ctx({ score: (_m, explain) => scorer(explain), explain: () => true }));
+    expect(asked).toEqual([false, true]);
+    expect(plain.top).toBeUndefined();
+    expect(traced.top).toEqual([{ feature: 'length', weight: 0.1 }]);
+  });
+
   it('takes reasoningEffort from the tier', () => {
     expect(decide(three, facts(), ctx({ scoreValue: 0.9 })).reasoningEffort).toBe('high');
     expect(decide(three, facts(), ctx({ scoreValue: 0.5 })).reasoningEffort).toBeUndefined();

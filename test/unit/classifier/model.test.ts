@@ -109,6 +109,17 @@ describe('the shipped classifier', () => {
     expect(between.score).not.toBe(a.score);
   });
 
+  test('without explain: the same score to the bit, and no contributions', () => {
+    for (const m of [chat, user(''), user('x'.repeat(100_000)), user('Prove that sqrt 2 is irrational.'), []]) {
+      const full = classifier.score(m);
+      const bare = classifier.score(m, false);
+      expect(Object.is(bare.score, full.score)).toBe(true);
+      expect(bare.top).toEqual([]);
+      // The bookkeeping skipped without explain leaves nothing behind for the next explained call.
+      expect(classifier.score(m)).toEqual(full);
+    }
+  });
+
   test('scores lie in [0,1] with at most five contributions, largest first', () => {
     for (const m of [chat, user(''), user('x'.repeat(100_000)), []]) {
       const r = classifier.score(m);

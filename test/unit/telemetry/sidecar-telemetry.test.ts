@@ -228,6 +228,29 @@ describe('SidecarTelemetry with a tracer', () => {
   });
 });
 
+describe('explaining(): top features only for recorded requests', () => {
+  async function explainingIn(t: SidecarTelemetry, headers: Record<string, string> = {}): Promise<boolean> {
+    let seen: boolean | undefined;
+    const srv = await serve(t, async (_req, res) => {
+      seen = t.explaining();
+      res.end('{}');
+    });
+    await (await fetch(srv.url + '/v1/chat/completions', { method: 'POST', headers })).text();
+    await srv.close();
+    return seen!;
+  }
+
+  it('is true inside a traced request, false outside one, for a caller that did not sample, and without a tracer', async () => {
+    const traced = new SidecarTelemetry({ registry: new Registry(), namespace: 'apps', tracing: true });
+    expect(await explainingIn(traced)).toBe(true);
+    expect(traced.explaining()).toBe(false);
+    const notSampled = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
+    expect(await explainingIn(traced, { traceparent: notSampled })).toBe(false);
+    const off = new SidecarTelemetry({ registry: new Registry(), namespace: 'apps', tracing: false });
+    expect(await explainingIn(off)).toBe(false);
+  });
+});
+
 describe('SidecarTelemetry without a tracer', () => {
   it('creates no span and injects nothing, but still counts', async () => {
     const registry = new Registry();
