@@ -130,13 +130,19 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
     // bytecode flushing, which a snapshot's GCs set off). Last, because a snapshot lifts RSS for a while.
     // A first snapshot and a short load after it are not measured: that snapshot's GCs drop what V8 rebuilds
     // on the next requests (flushed bytecode, cleared hidden-class transitions), a one-off step.
+    // Each snapshot waits 1.5 s after the load: undici keeps a request's cleared timeout timers in its timer
+    // list until its next tick (every 0.5 s), thousands of them (~300 kB) right after a load at 4k rps.
     const moreLoad = (n: number, s: number) =>
       closedLoop({ url: stack.sidecarURL, model: 'bench', requests: n, seconds: s, streamEvery: 10 });
-    await liveHeapMB(sc.pid!, snapshots);
+    const live = async () => {
+      await sleep(1500);
+      return liveHeapMB(sc.pid!, snapshots);
+    };
+    await live();
     await moreLoad(Math.max(500, Math.round(requests / 40)), Math.max(2, seconds / 20));
-    const liveBefore = await liveHeapMB(sc.pid!, snapshots);
+    const liveBefore = await live();
     const more = await moreLoad(Math.max(1000, Math.round(requests / 10)), Math.max(5, seconds / 5));
-    const liveAfter = await liveHeapMB(sc.pid!, snapshots);
+    const liveAfter = await live();
     const liveGrowthPer100k = more.done > 0 ? ((liveAfter.data - liveBefore.data) / more.done) * 100_000 : NaN;
 
     // Growth of the floor past warm-up: RSS saws up and down by tens of MB with the GC, so one sample against
