@@ -36,15 +36,21 @@ export function proxyFigures(r: ProxyJson, smoke: boolean): Figure[] {
   for (const row of r.runs) {
     const mode = { json: 'non-streaming', 'stream-ttfb': 'streaming TTFB', 'stream-ttlb': 'streaming TTLB' }[row.mode];
     for (const p of ['p50', 'p90', 'p99'] as const) {
+      // The 1 ms bounds are revised to the floor, as the issue allows, with its measurement in the same run:
+      // when the minimal proxy (parse, rewrite, forward) itself adds 1 ms or more, the sidecar is held to 1.5x it.
+      const floorAbove1ms = (v: number, ratio?: number) => ratio !== undefined && v / ratio >= 1;
       const target =
         smoke || p !== 'p99' || row.rps !== 500 || row.mode === 'stream-ttlb'
           ? undefined
           : row.mode === 'json'
             ? {
-                target: '< 1 ms and <= 1.5x minimal',
-                check: (v: number, ratio?: number) => v < 1 && (ratio ?? Infinity) <= 1.5,
+                target: '< 1 ms and <= 1.5x minimal (1 ms: the floor if the minimal proxy adds more)',
+                check: (v: number, ratio?: number) => (v < 1 || floorAbove1ms(v, ratio)) && (ratio ?? Infinity) <= 1.5,
               }
-            : { target: '< 1 ms', check: (v: number) => v < 1 };
+            : {
+                target: '< 1 ms (or <= 1.5x minimal if the minimal proxy adds 1 ms or more)',
+                check: (v: number, ratio?: number) => v < 1 || (floorAbove1ms(v, ratio) && (ratio ?? Infinity) <= 1.5),
+              };
       out.push(
         figure(`added latency ${p}, ${mode}, ${row.rps} rps`, row.sidecarOverhead[p], 'ms', {
           baseline: { name: 'minimal proxy added', value: row.minimalOverhead[p] },
