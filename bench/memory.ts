@@ -150,7 +150,7 @@ await runSection('memory', '3. Memory (sidecar RSS) and event-loop delay', async
     // against that of the first third, per 100k requests between the thirds' middles, is the growth.
     // Warm-up is the first third of the requests: the floor climbs a few MB over the first 200k or so while V8
     // sizes its heap and compiles the hot code, then stays flat (docs/benchmarks.md, the 1M-request run).
-    const warm = Math.max(5_000, Math.round(load.done / 3));
+    const warm = Math.round(load.done / 3);
     const warmed = [...samples.filter((s) => s.requests >= warm), { requests: load.done, rssMB: rssEnd }];
     const third = Math.max(1, Math.floor(warmed.length / 3));
     const floorOf = (xs: typeof warmed) => ({
