@@ -46,10 +46,10 @@ export class RedisTableStore implements TableStore {
   private closed = false;
   /**
    * Routes named by events not fetched yet -> whether the latest was a deletion. One queued job fetches them
-   * all (fetchEvents): a burst of N events costs a few round trips and publishes, not N of each.
+   * all (fetchEvents): a burst of N events costs a few round trips and publishes, not N of each. A fetch is
+   * queued exactly when this is not empty.
    */
   private eventRoutes = new Map<string, boolean>();
-  private eventsQueued = false;
 
   constructor(private readonly o: RedisTableStoreOptions) {}
 
@@ -132,10 +132,9 @@ export class RedisTableStore implements TableStore {
     }
     const route = event.route;
     if (typeof route !== 'string') return;
+    const queued = this.eventRoutes.size > 0;
     this.eventRoutes.set(route, event.tableVersion === null);
-    if (this.eventsQueued) return;
-    this.eventsQueued = true;
-    void this.enqueue(() => this.fetchEvents());
+    if (!queued) void this.enqueue(() => this.fetchEvents());
   }
 
   /** Loads the tables of the routes events named since the last fetch, then publishes once. */
@@ -143,8 +142,6 @@ export class RedisTableStore implements TableStore {
     // Events from here on go to the next fetch.
     const batch = [...this.eventRoutes];
     this.eventRoutes = new Map();
-    this.eventsQueued = false;
-    if (batch.length === 0) return;
     const { redis, namespace } = this.o;
     const raws = await redis.mget(...batch.map(([route]) => keys.table(namespace, route)));
     let changed = false;
